@@ -1,0 +1,106 @@
+/* The op table. Every model layer computes through one of these, never through a library directly,
+ * so the CPU and CUDA backends are interchangeable at run time.
+ *
+ * Conventions (all backends):
+ *  - f32 buffers in the backend's memory (host memory for "cpu"), row-major.
+ *  - Activations are NHWC: [B, H, W, C]; token sequences are [B, N, C].
+ *  - Linear weights keep PyTorch's layout [out, in]; conv weights are stored [KH, KW, Cin, Cout]
+ *    (converted once at load from the files' [Cout, Cin, KH, KW]).
+ *  - Output buffers never alias inputs unless the op says so. */
+#pragma once
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  SC_UNARY_SILU,       /* x * sigmoid(x) */
+  SC_UNARY_GELU,       /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
+  SC_UNARY_QUICK_GELU, /* x * sigmoid(1.702 x) */
+} ScUnaryOp;
+
+typedef struct ScConv2dDesc {
+  int64_t batch, in_h, in_w, in_c; /* input [B, H, W, Cin] */
+  int64_t out_c;
+  int kernel_h, kernel_w;
+  int stride;
+  int pad_top, pad_left, pad_bottom, pad_right; /* zero padding */
+  int64_t out_h, out_w;                           /* filled by sc_conv2d_desc_init */
+} ScConv2dDesc;
+
+/* Fills out_h/out_w from the other fields. */
+void sc_conv2d_desc_init (ScConv2dDesc *d);
+
+typedef struct ScBackend ScBackend;
+
+struct ScBackend {
+  const char *name;
+
+  /* Memory in the backend's space. */
+  float *(*alloc) (size_t n_floats);
+  void (*free) (float *p);
+  void (*upload) (float *dst, const float *host_src, size_t n_floats);
+  void (*download) (float *host_dst, const float *src, size_t n_floats);
+
+  /* C[M,N] = alpha * op(A) · op(B) + beta * C, row-major, with leading dimensions. */
+  void (*gemm) (bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                float *C, int64_t ldc);
+
+  /* y[M, N] = x[M, K] · W[N, K]^T + bias[N] (bias may be NULL). */
+  void (*linear) (const float *x, const float *w, const float *bias, float *y,
+                  int64_t M, int64_t K, int64_t N);
+
+  /* y[B, Ho, Wo, Cout] = conv(x[B, H, W, Cin], w[KH, KW, Cin, Cout]) + bias[Cout] (bias may be NULL). */
+  void (*conv2d) (const ScConv2dDesc *d, const float *x, const float *w, const float *bias, float *y);
+
+  /* GroupNorm over x[B, HW, C] with `groups` groups of C/groups channels; statistics in f32 (two-pass or
+   * Welford); y = (x - mean) / sqrt(var + eps) * gamma[c] + beta[c]; then SiLU if `silu`. y may alias x. */
+  void (*group_norm) (const float *x, float *y, int64_t B, int64_t HW, int64_t C, int groups,
+                      const float *gamma, const float *beta, float eps, bool silu);
+
+  /* LayerNorm over the last dim of x[rows, C]. y may alias x. */
+  void (*layer_norm) (const float *x, float *y, int64_t rows, int64_t C,
+                      const float *gamma, const float *beta, float eps);
+
+  /* Multi-head attention, heads split head-major along channels (channel = h * head_dim + d).
+   *   q: [B, Nq, heads*head_dim] with row stride q_stride (floats between consecutive tokens)
+   *   k, v: [B, Nk, heads*head_dim] with row stride kv_stride
+   *   out: [B, Nq, heads*head_dim] with row stride out_stride
+   * out = softmax(q k^T * scale (+ causal mask)) v. Streaming (online softmax): never materialises a full
+   * [Nq, Nk] matrix per head. Batch b of q/k/v starts at b * N * stride. */
+  void (*attention) (const float *q, const float *k, const float *v, float *out,
+                     int64_t B, int64_t Nq, int64_t Nk, int heads, int64_t head_dim,
+                     int64_t q_stride, int64_t kv_stride, int64_t out_stride, float scale, bool causal);
+
+  /* y = op(x) elementwise over n values. y may alias x. */
+  void (*unary) (ScUnaryOp op, const float *x, float *y, int64_t n);
+
+  /* GEGLU: x[rows, 2C] → y[rows, C] = x[:, :C] * gelu(x[:, C:]). */
+  void (*geglu) (const float *x, float *y, int64_t rows, int64_t C);
+
+  /* y = a + b over n values. y may alias a or b. */
+  void (*add) (const float *a, const float *b, float *y, int64_t n);
+
+  /* y = a * alpha + b * beta over n values. y may alias a or b. */
+  void (*axpby) (const float *a, float alpha, const float *b, float beta, float *y, int64_t n);
+
+  /* x[B, HW, C] += bias[B, C] (one bias vector per batch item: the time embedding). */
+  void (*add_bias_per_batch) (float *x, const float *bias, int64_t B, int64_t HW, int64_t C);
+
+  /* y[B, 2H, 2W, C] = nearest-neighbour ×2 of x[B, H, W, C]. */
+  void (*upsample_nearest2x) (const float *x, float *y, int64_t B, int64_t H, int64_t W, int64_t C);
+
+  /* y[rows, Ca + Cb] = concat(a[rows, Ca], b[rows, Cb]) along the last dim. */
+  void (*concat_last) (const float *a, int64_t Ca, const float *b, int64_t Cb, float *y, int64_t rows);
+};
+
+/* The CPU backend (always available). */
+const ScBackend *sc_backend_cpu (void);
+
+/* Looks up a backend by name ("cpu", "cuda"); NULL with an error when unavailable. */
+const ScBackend *sc_backend_get (const char *name, GError **error);
+
+G_END_DECLS
