@@ -1,0 +1,461 @@
+#include "diffusion/pipeline.h"
+#include "core/error.h"
+#include "core/philox.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+void
+sc_generate_params_init (ScGenerateParams *p)
+{
+  memset (p, 0, sizeof *p);
+  p->prompt = "";
+  p->width = p->height = 512;
+  p->steps = 20;
+  p->cfg_scale = 7.5f;
+  p->sampler = SC_SAMPLER_EULER_A;
+  p->spacing = SC_SPACING_LEADING;
+  p->strength = 0.75;
+}
+
+static const struct {
+  ScSamplerKind kind;
+  const char *cli, *a1111;
+} sampler_names[] = {
+  { SC_SAMPLER_DDIM, "ddim", "DDIM" },
+  { SC_SAMPLER_EULER_A, "euler_a", "Euler a" },
+  { SC_SAMPLER_DPMPP_2M, "dpmpp_2m", "DPM++ 2M" },
+};
+
+const char *
+sc_sampler_kind_name (ScSamplerKind kind)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS (sampler_names); i++)
+    if (sampler_names[i].kind == kind)
+      return sampler_names[i].cli;
+  return "?";
+}
+
+static const char *
+sampler_a1111_name (ScSamplerKind kind)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS (sampler_names); i++)
+    if (sampler_names[i].kind == kind)
+      return sampler_names[i].a1111;
+  return "?";
+}
+
+gboolean
+sc_sampler_kind_from_name (const char *name, ScSamplerKind *out)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS (sampler_names); i++)
+    if (g_ascii_strcasecmp (name, sampler_names[i].cli) == 0 || g_ascii_strcasecmp (name, sampler_names[i].a1111) == 0)
+      {
+        *out = sampler_names[i].kind;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* ---- prompt ----------------------------------------------------------------------------------------- */
+
+gboolean
+sc_encode_prompt (ScModel *m, const ScBackend *be, const char *prompt, float *out, GError **error)
+{
+  if (!m->tokenizer || !m->text)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "The model's text encoder or tokenizer is not loaded");
+      return FALSE;
+    }
+  int32_t ids[SC_CLIP_CONTEXT];
+  sc_clip_tokenizer_encode_padded (m->tokenizer, prompt ? prompt : "", m->arch.text.pad_id, ids);
+  return sc_clip_text_forward (m->text, be, ids, 1, SC_CLIP_CONTEXT, out, error);
+}
+
+/* ---- noise -------------------------------------------------------------------------------------------- */
+
+/* Noise is drawn in PyTorch's NCHW order (so a seed means the same latent as in tools that draw
+ * torch.randn([4, h, w])) and handed out as NHWC. */
+typedef struct {
+  ScPhilox rng;
+  int64_t h, w, c;
+} NoiseSource;
+
+static void
+draw_noise_nhwc (NoiseSource *ns, float *out, size_t n)
+{
+  size_t plane = (size_t) (ns->h * ns->w * ns->c);
+  if (n != plane)
+    {
+      sc_philox_randn (&ns->rng, out, n);
+      return;
+    }
+  float *nchw = g_new (float, n);
+  sc_philox_randn (&ns->rng, nchw, n);
+  sc_nchw_to_nhwc (nchw, out, 1, ns->c, ns->h, ns->w);
+  g_free (nchw);
+}
+
+/* ---- the guided denoiser --------------------------------------------------------------------------------- */
+
+typedef struct {
+  ScModel *model;
+  const ScBackend *be;
+  const ScGenerateParams *p;
+  int64_t h, w, c;
+  float *context;   /* [2, 77, ctx]: uncond, cond (or just cond when CFG is off) */
+  int batch;        /* 2 with CFG, 1 without */
+  float *x_batch;   /* [batch, h, w, c] */
+  float *out_batch; /* [batch, h, w, c] */
+  NoiseSource noise;
+  ScGenerateProgressFunc progress;
+  gpointer progress_user;
+  float *preview;   /* [h, w, 3] */
+} Denoiser;
+
+static gboolean
+unet_cancelled (gpointer user)
+{
+  const Denoiser *d = user;
+  return d->p->cancellable && g_cancellable_is_cancelled (d->p->cancellable);
+}
+
+static gboolean
+predict_guided (gpointer user, const float *x_in, float t, float *model_out, GError **error)
+{
+  Denoiser *d = user;
+  size_t n = (size_t) (d->h * d->w * d->c);
+  float ts[2] = { t, t };
+  for (int b = 0; b < d->batch; b++)
+    memcpy (d->x_batch + b * n, x_in, n * sizeof (float));
+  ScUNetHooks hooks = { .cancelled = unet_cancelled, .user_data = d };
+  if (!sc_unet_forward (d->model->unet, d->be, d->x_batch, d->batch, d->h, d->w, ts, d->context, SC_CLIP_CONTEXT,
+                        d->out_batch, &hooks, error))
+    return FALSE;
+  if (d->batch == 1)
+    memcpy (model_out, d->out_batch, n * sizeof (float));
+  else
+    sc_cfg_combine (d->out_batch, d->out_batch + n, d->p->cfg_scale, d->p->guidance_rescale, model_out, n);
+  return TRUE;
+}
+
+static void
+noise_cb (gpointer user, float *out, size_t n)
+{
+  Denoiser *d = user;
+  draw_noise_nhwc (&d->noise, out, n);
+}
+
+/* Cheap preview: a fixed linear map from SD's 4 latent channels to RGB (the widely used approximation). */
+static const float latent_rgb[4][3] = {
+  { 0.3512f, 0.2297f, 0.3227f },
+  { 0.3250f, 0.4974f, 0.2350f },
+  { -0.2829f, 0.1762f, 0.2721f },
+  { -0.2120f, -0.2616f, -0.7177f },
+};
+
+static gboolean
+progress_cb (gpointer user, int step, int n_steps, const float *x, const float *x0)
+{
+  Denoiser *d = user;
+  if (unet_cancelled (d))
+    return FALSE;
+  if (!d->progress)
+    return TRUE;
+  int64_t pixels = d->h * d->w;
+  for (int64_t i = 0; i < pixels; i++)
+    for (int k = 0; k < 3; k++)
+      {
+        float v = 0;
+        for (int c = 0; c < 4 && c < d->c; c++)
+          v += x0[i * d->c + c] * latent_rgb[c][k];
+        d->preview[i * 3 + k] = CLAMP ((v + 1.0f) * 0.5f, 0.0f, 1.0f);
+      }
+  return d->progress (d->progress_user, step, n_steps, d->preview, (int) d->w, (int) d->h);
+}
+
+/* ---- images ------------------------------------------------------------------------------------------- */
+
+/* Bilinear resize of an RGB float image (half-pixel centres). */
+static void
+resize_rgb (const float *src, int sw, int sh, float *dst, int dw, int dh)
+{
+  for (int y = 0; y < dh; y++)
+    {
+      float fy = ((float) y + 0.5f) * (float) sh / (float) dh - 0.5f;
+      int y0 = (int) floorf (fy);
+      float ay = fy - (float) y0;
+      int y0c = CLAMP (y0, 0, sh - 1), y1c = CLAMP (y0 + 1, 0, sh - 1);
+      for (int x = 0; x < dw; x++)
+        {
+          float fx = ((float) x + 0.5f) * (float) sw / (float) dw - 0.5f;
+          int x0 = (int) floorf (fx);
+          float ax = fx - (float) x0;
+          int x0c = CLAMP (x0, 0, sw - 1), x1c = CLAMP (x0 + 1, 0, sw - 1);
+          for (int k = 0; k < 3; k++)
+            {
+              float a = src[(y0c * sw + x0c) * 3 + k], b = src[(y0c * sw + x1c) * 3 + k];
+              float c = src[(y1c * sw + x0c) * 3 + k], e = src[(y1c * sw + x1c) * 3 + k];
+              dst[(y * dw + x) * 3 + k] = (a * (1 - ax) + b * ax) * (1 - ay) + (c * (1 - ax) + e * ax) * ay;
+            }
+        }
+    }
+}
+
+/* init image → z0 = scale · (mean + std · ε), the VAE posterior sample diffusers' img2img uses. */
+static float *
+encode_init_image (Denoiser *d, const ScImage *init, GError **error)
+{
+  const ScGenerateParams *p = d->p;
+  g_autoptr (ScImage) rgb = sc_image_to_rgb8 (init, error);
+  if (!rgb)
+    return NULL;
+  g_autofree float *src = sc_image_to_float_rgb (rgb, error);
+  if (!src)
+    return NULL;
+  size_t npix = (size_t) p->width * (size_t) p->height;
+  float *img = sc_alloc_floats (npix * 3, error);
+  if (!img)
+    return NULL;
+  if (rgb->width == p->width && rgb->height == p->height)
+    memcpy (img, src, npix * 3 * sizeof (float));
+  else
+    resize_rgb (src, rgb->width, rgb->height, img, p->width, p->height);
+  for (size_t i = 0; i < npix * 3; i++)
+    img[i] = img[i] * 2.0f - 1.0f;
+  size_t n = (size_t) (d->h * d->w * d->c);
+  float *moments = sc_alloc_floats (2 * n, error);
+  float *z0 = moments ? sc_alloc_floats (n, error) : NULL;
+  float *eps = z0 ? sc_alloc_floats (n, error) : NULL;
+  gboolean ok = eps && sc_vae_encode (d->model->vae, d->be, img, 1, p->height, p->width, moments, error);
+  if (ok)
+    {
+      draw_noise_nhwc (&d->noise, eps, n);
+      float scale = d->model->arch.vae.scale_factor;
+      for (int64_t i = 0; i < d->h * d->w; i++)
+        for (int64_t c = 0; c < d->c; c++)
+          {
+            float mean = moments[i * 2 * d->c + c];
+            float logvar = CLAMP (moments[i * 2 * d->c + d->c + c], -30.0f, 20.0f);
+            z0[i * d->c + c] = scale * (mean + expf (0.5f * logvar) * eps[i * d->c + c]);
+          }
+    }
+  sc_free_floats (img);
+  sc_free_floats (moments);
+  sc_free_floats (eps);
+  if (!ok)
+    {
+      sc_free_floats (z0);
+      return NULL;
+    }
+  return z0;
+}
+
+static ScImage *
+decode_latent (Denoiser *d, const float *x, GError **error)
+{
+  const ScGenerateParams *p = d->p;
+  size_t n = (size_t) (d->h * d->w * d->c);
+  size_t npix = (size_t) p->width * (size_t) p->height;
+  float *z = sc_alloc_floats (n, error);
+  float *img = z ? sc_alloc_floats (npix * 3, error) : NULL;
+  ScImage *out = NULL;
+  if (img)
+    {
+      float inv = 1.0f / d->model->arch.vae.scale_factor;
+      for (size_t i = 0; i < n; i++)
+        z[i] = x[i] * inv;
+      if (sc_vae_decode (d->model->vae, d->be, z, 1, d->h, d->w, img, error))
+        {
+          for (size_t i = 0; i < npix * 3; i++)
+            img[i] = (img[i] + 1.0f) * 0.5f;
+          out = sc_image_from_float_rgb (img, p->width, p->height, error);
+        }
+    }
+  sc_free_floats (z);
+  sc_free_floats (img);
+  return out;
+}
+
+/* ---- generate ----------------------------------------------------------------------------------------- */
+
+static gboolean
+check_params (ScModel *m, const ScGenerateParams *p, GError **error)
+{
+  if (p->width < 64 || p->height < 64 || p->width % 8 || p->height % 8 || p->width > 4096 || p->height > 4096)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
+                   "Image size %d×%d is not supported: width and height must be multiples of 8 between 64 and 4096",
+                   p->width, p->height);
+      return FALSE;
+    }
+  if (p->steps < 1 || p->steps > 1000)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "Steps must be between 1 and 1000 (got %d)", p->steps);
+      return FALSE;
+    }
+  if (p->init_image && !(p->strength > 0.0 && p->strength <= 1.0))
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "Strength must be in (0, 1] (got %g)", p->strength);
+      return FALSE;
+    }
+  if (!m->unet || !m->text || !m->tokenizer || !m->vae)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
+                   "Generating needs the U-Net, the text encoder, the tokenizer and the VAE; %s lacks some", m->path);
+      return FALSE;
+    }
+  if (m->arch.unet.in_channels != m->arch.unet.out_channels)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
+                   "This is an inpainting U-Net (%d input channels); text-to-image needs a 4-channel model",
+                   m->arch.unet.in_channels);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+ScImage *
+sc_generate (ScModel *m, const ScBackend *be, const ScGenerateParams *p, ScGenerateProgressFunc progress,
+             gpointer user, GError **error)
+{
+  if (!check_params (m, p, error))
+    return NULL;
+  Denoiser d = {
+    .model = m, .be = be, .p = p, .h = p->height / 8, .w = p->width / 8, .c = m->arch.unet.out_channels,
+    .batch = p->cfg_scale == 1.0f ? 1 : 2, .progress = progress, .progress_user = user,
+  };
+  d.noise.h = d.h;
+  d.noise.w = d.w;
+  d.noise.c = d.c;
+  sc_philox_init (&d.noise.rng, p->seed);
+  size_t n = (size_t) (d.h * d.w * d.c);
+  int64_t ctx = m->arch.text.width;
+  ScImage *result = NULL;
+  float *z0 = NULL, *x = NULL;
+  ScSampler *sampler = NULL;
+
+  d.context = sc_alloc_floats ((size_t) (2 * SC_CLIP_CONTEXT * ctx), error);
+  d.x_batch = d.context ? sc_alloc_floats (2 * n, error) : NULL;
+  d.out_batch = d.x_batch ? sc_alloc_floats (2 * n, error) : NULL;
+  d.preview = d.out_batch ? sc_alloc_floats ((size_t) (d.h * d.w * 3), error) : NULL;
+  x = d.preview ? sc_alloc_floats (n, error) : NULL;
+  if (!x)
+    goto out;
+  /* context rows: [uncond, cond] as LDM and diffusers batch them */
+  float *cond = d.batch == 2 ? d.context + SC_CLIP_CONTEXT * ctx : d.context;
+  if (!sc_encode_prompt (m, be, p->prompt, cond, error))
+    goto out;
+  if (d.batch == 2 && !sc_encode_prompt (m, be, p->negative_prompt ? p->negative_prompt : "", d.context, error))
+    goto out;
+  if (p->init_image && !(z0 = encode_init_image (&d, p->init_image, error)))
+    goto out;
+
+  ScSchedule sched;
+  sc_schedule_init_sd (&sched);
+  ScSamplerConfig cfg;
+  sc_sampler_config_init (&cfg, p->sampler);
+  cfg.prediction = m->prediction;
+  cfg.spacing = p->spacing;
+  cfg.steps = p->steps;
+  cfg.eta = p->eta;
+  cfg.strength = p->init_image ? p->strength : 1.0;
+  if (!(sampler = sc_sampler_new (&sched, &cfg, n, error)))
+    goto out;
+  ScSamplerCallbacks cb = { .predict = predict_guided, .noise = noise_cb, .progress = progress_cb, .user = &d };
+  if (!sc_sampler_run (sampler, &cb, z0, x, error))
+    goto out;
+  result = decode_latent (&d, x, error);
+out:
+  if (sampler)
+    sc_sampler_free (sampler);
+  sc_free_floats (z0);
+  sc_free_floats (x);
+  sc_free_floats (d.preview);
+  sc_free_floats (d.out_batch);
+  sc_free_floats (d.x_batch);
+  sc_free_floats (d.context);
+  return result;
+}
+
+/* ---- metadata ------------------------------------------------------------------------------------------- */
+
+static char *
+model_name (const ScModel *m)
+{
+  g_autofree char *base = g_path_get_basename (m->path);
+  char *dot = strrchr (base, '.');
+  if (dot && dot != base && !g_file_test (m->path, G_FILE_TEST_IS_DIR))
+    *dot = '\0';
+  return g_strdup (base);
+}
+
+char *
+sc_generate_params_to_a1111 (const ScGenerateParams *p, const ScModel *m)
+{
+  g_autofree char *name = model_name (m);
+  GString *s = g_string_new (p->prompt ? p->prompt : "");
+  if (p->negative_prompt && *p->negative_prompt)
+    g_string_append_printf (s, "\nNegative prompt: %s", p->negative_prompt);
+  g_string_append_printf (s, "\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %" G_GUINT64_FORMAT ", Size: %dx%d, Model: %s",
+                          p->steps, sampler_a1111_name (p->sampler), p->cfg_scale, p->seed, p->width, p->height, name);
+  if (p->init_image)
+    g_string_append_printf (s, ", Denoising strength: %g", p->strength);
+  if (p->guidance_rescale > 0)
+    g_string_append_printf (s, ", CFG Rescale: %g", p->guidance_rescale);
+  if (p->sampler == SC_SAMPLER_DDIM && p->eta > 0)
+    g_string_append_printf (s, ", Eta: %g", p->eta);
+  g_string_append (s, ", RNG: Philox, Version: SCEdit Studio");
+  return g_string_free (s, FALSE);
+}
+
+char *
+sc_generate_params_to_json (const ScGenerateParams *p, const ScModel *m)
+{
+  static const char *const spacings[] = { "leading", "trailing", "linspace" };
+  g_autofree char *name = model_name (m);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "prompt");
+  json_builder_add_string_value (b, p->prompt ? p->prompt : "");
+  json_builder_set_member_name (b, "negative_prompt");
+  json_builder_add_string_value (b, p->negative_prompt ? p->negative_prompt : "");
+  json_builder_set_member_name (b, "width");
+  json_builder_add_int_value (b, p->width);
+  json_builder_set_member_name (b, "height");
+  json_builder_add_int_value (b, p->height);
+  json_builder_set_member_name (b, "steps");
+  json_builder_add_int_value (b, p->steps);
+  json_builder_set_member_name (b, "cfg_scale");
+  json_builder_add_double_value (b, p->cfg_scale);
+  json_builder_set_member_name (b, "guidance_rescale");
+  json_builder_add_double_value (b, p->guidance_rescale);
+  json_builder_set_member_name (b, "sampler");
+  json_builder_add_string_value (b, sc_sampler_kind_name (p->sampler));
+  json_builder_set_member_name (b, "spacing");
+  json_builder_add_string_value (b, spacings[p->spacing]);
+  json_builder_set_member_name (b, "eta");
+  json_builder_add_double_value (b, p->eta);
+  json_builder_set_member_name (b, "seed");
+  g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, p->seed); /* as text: JSON numbers lose u64 */
+  json_builder_add_string_value (b, seed);
+  json_builder_set_member_name (b, "rng");
+  json_builder_add_string_value (b, "philox");
+  if (p->init_image)
+    {
+      json_builder_set_member_name (b, "strength");
+      json_builder_add_double_value (b, p->strength);
+    }
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, name);
+  json_builder_set_member_name (b, "arch");
+  json_builder_add_string_value (b, m->arch.name);
+  json_builder_set_member_name (b, "prediction");
+  json_builder_add_string_value (b, m->prediction == SC_PREDICTION_V ? "v" : "eps");
+  json_builder_end_object (b);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}

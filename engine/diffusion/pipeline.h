@@ -1,0 +1,50 @@
+/* Prompt → image: text encoding, sampling with classifier-free guidance, VAE decode; img2img from an init
+ * image with a strength. Everything the picture depends on is in ScGenerateParams, and it is written into
+ * the PNG (A1111 "parameters" text plus our own JSON), so an image can be reproduced from itself. */
+#pragma once
+#include "backend/backend.h"
+#include "diffusion/sampler.h"
+#include "io/image.h"
+#include "models/model_loader.h"
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const char *prompt;
+  const char *negative_prompt; /* NULL or "" = empty prompt */
+  int width, height;           /* pixels; multiples of 8 */
+  int steps;
+  float cfg_scale;             /* 1 disables the unconditional pass */
+  float guidance_rescale;      /* 0 = off */
+  ScSamplerKind sampler;
+  ScSpacing spacing;
+  double eta;                  /* DDIM */
+  uint64_t seed;
+  const ScImage *init_image;   /* img2img when non-NULL */
+  double strength;             /* img2img strength in (0, 1] */
+  GCancellable *cancellable;   /* checked between U-Net blocks; NULL: never */
+} ScGenerateParams;
+
+void sc_generate_params_init (ScGenerateParams *p);
+
+/* Called after every step with the predicted clean latent's cheap RGB preview ([h, w, 3] in [0,1], h×w the
+ * latent size) — return FALSE to cancel. */
+typedef gboolean (*ScGenerateProgressFunc) (gpointer user, int step, int n_steps, const float *preview_rgb,
+                                            int preview_w, int preview_h);
+
+ScImage *sc_generate (ScModel *model, const ScBackend *be, const ScGenerateParams *p,
+                      ScGenerateProgressFunc progress, gpointer user, GError **error);
+
+/* Encodes the prompt with the model's tokenizer and text encoder: out [1, 77, width]. */
+gboolean sc_encode_prompt (ScModel *model, const ScBackend *be, const char *prompt, float *out, GError **error);
+
+/* The PNG text chunks describing p: "parameters" (AUTOMATIC1111 format) and "scedit" (JSON). */
+char *sc_generate_params_to_a1111 (const ScGenerateParams *p, const ScModel *model);
+char *sc_generate_params_to_json (const ScGenerateParams *p, const ScModel *model);
+
+const char *sc_sampler_kind_name (ScSamplerKind kind);
+gboolean sc_sampler_kind_from_name (const char *name, ScSamplerKind *out);
+
+G_END_DECLS
