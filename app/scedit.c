@@ -625,19 +625,10 @@ cmd_generate (int argc, char **argv)
   p.width = width;
   p.height = height;
   p.strength = strength;
-  if (sampler && !sc_sampler_kind_from_name (sampler, &p.sampler))
-    return usage_error (ctx, "--sampler must be ddim, euler_a or dpmpp_2m");
-  if (spacing)
-    {
-      if (g_str_equal (spacing, "leading"))
-        p.spacing = SC_SPACING_LEADING;
-      else if (g_str_equal (spacing, "trailing"))
-        p.spacing = SC_SPACING_TRAILING;
-      else if (g_str_equal (spacing, "linspace"))
-        p.spacing = SC_SPACING_LINSPACE;
-      else
-        return usage_error (ctx, "--spacing must be leading, trailing or linspace");
-    }
+  if (sampler && !sc_sampler_kind_from_name (sampler, &p.sampler, &error))
+    return fail (error);
+  if (spacing && !sc_spacing_from_name (spacing, &p.spacing, &error))
+    return fail (error);
   apply_threads (threads);
   g_autoptr (ScImage) init_img = NULL;
   if (init)

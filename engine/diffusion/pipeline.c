@@ -19,43 +19,19 @@ sc_generate_params_init (ScGenerateParams *p)
   p->strength = 0.75;
 }
 
-static const struct {
-  ScSamplerKind kind;
-  const char *cli, *a1111;
-} sampler_names[] = {
-  { SC_SAMPLER_DDIM, "ddim", "DDIM" },
-  { SC_SAMPLER_EULER_A, "euler_a", "Euler a" },
-  { SC_SAMPLER_DPMPP_2M, "dpmpp_2m", "DPM++ 2M" },
-};
-
-const char *
-sc_sampler_kind_name (ScSamplerKind kind)
-{
-  for (size_t i = 0; i < G_N_ELEMENTS (sampler_names); i++)
-    if (sampler_names[i].kind == kind)
-      return sampler_names[i].cli;
-  return "?";
-}
-
 static const char *
 sampler_a1111_name (ScSamplerKind kind)
 {
-  for (size_t i = 0; i < G_N_ELEMENTS (sampler_names); i++)
-    if (sampler_names[i].kind == kind)
-      return sampler_names[i].a1111;
+  switch (kind)
+    {
+    case SC_SAMPLER_DDIM:
+      return "DDIM";
+    case SC_SAMPLER_EULER_A:
+      return "Euler a";
+    case SC_SAMPLER_DPMPP_2M:
+      return "DPM++ 2M";
+    }
   return "?";
-}
-
-gboolean
-sc_sampler_kind_from_name (const char *name, ScSamplerKind *out)
-{
-  for (size_t i = 0; i < G_N_ELEMENTS (sampler_names); i++)
-    if (g_ascii_strcasecmp (name, sampler_names[i].cli) == 0 || g_ascii_strcasecmp (name, sampler_names[i].a1111) == 0)
-      {
-        *out = sampler_names[i].kind;
-        return TRUE;
-      }
-  return FALSE;
 }
 
 /* ---- prompt ----------------------------------------------------------------------------------------- */
@@ -252,7 +228,8 @@ encode_init_image (Denoiser *d, const ScImage *init, GError **error)
   return z0;
 }
 
-static ScImage *
+/* latent → RGB in [0, 1]: z / scale → VAE decoder → (x + 1) / 2, clamped (as diffusers' image processor). */
+static float *
 decode_latent (Denoiser *d, const float *x, GError **error)
 {
   const ScGenerateParams *p = d->p;
@@ -260,22 +237,24 @@ decode_latent (Denoiser *d, const float *x, GError **error)
   size_t npix = (size_t) p->width * (size_t) p->height;
   float *z = sc_alloc_floats (n, error);
   float *img = z ? sc_alloc_floats (npix * 3, error) : NULL;
-  ScImage *out = NULL;
+  gboolean ok = FALSE;
   if (img)
     {
       float inv = 1.0f / d->model->arch.vae.scale_factor;
       for (size_t i = 0; i < n; i++)
         z[i] = x[i] * inv;
-      if (sc_vae_decode (d->model->vae, d->be, z, 1, d->h, d->w, img, error))
-        {
-          for (size_t i = 0; i < npix * 3; i++)
-            img[i] = (img[i] + 1.0f) * 0.5f;
-          out = sc_image_from_float_rgb (img, p->width, p->height, error);
-        }
+      ok = sc_vae_decode (d->model->vae, d->be, z, 1, d->h, d->w, img, error);
+      if (ok)
+        for (size_t i = 0; i < npix * 3; i++)
+          img[i] = CLAMP ((img[i] + 1.0f) * 0.5f, 0.0f, 1.0f);
     }
   sc_free_floats (z);
-  sc_free_floats (img);
-  return out;
+  if (!ok)
+    {
+      sc_free_floats (img);
+      return NULL;
+    }
+  return img;
 }
 
 /* ---- generate ----------------------------------------------------------------------------------------- */
@@ -316,12 +295,12 @@ check_params (ScModel *m, const ScGenerateParams *p, GError **error)
   return TRUE;
 }
 
-ScImage *
-sc_generate (ScModel *m, const ScBackend *be, const ScGenerateParams *p, ScGenerateProgressFunc progress,
-             gpointer user, GError **error)
+gboolean
+sc_generate_float (ScModel *m, const ScBackend *be, const ScGenerateParams *p, ScGenerateProgressFunc progress,
+                   gpointer user, float **rgb_out, float **latent_out, GError **error)
 {
   if (!check_params (m, p, error))
-    return NULL;
+    return FALSE;
   Denoiser d = {
     .model = m, .be = be, .p = p, .h = p->height / 8, .w = p->width / 8, .c = m->arch.unet.out_channels,
     .batch = p->cfg_scale == 1.0f ? 1 : 2, .progress = progress, .progress_user = user,
@@ -332,8 +311,8 @@ sc_generate (ScModel *m, const ScBackend *be, const ScGenerateParams *p, ScGener
   sc_philox_init (&d.noise.rng, p->seed);
   size_t n = (size_t) (d.h * d.w * d.c);
   int64_t ctx = m->arch.text.width;
-  ScImage *result = NULL;
-  float *z0 = NULL, *x = NULL;
+  gboolean ok = FALSE;
+  float *z0 = NULL, *x = NULL, *rgb = NULL;
   ScSampler *sampler = NULL;
 
   d.context = sc_alloc_floats ((size_t) (2 * SC_CLIP_CONTEXT * ctx), error);
@@ -366,7 +345,13 @@ sc_generate (ScModel *m, const ScBackend *be, const ScGenerateParams *p, ScGener
   ScSamplerCallbacks cb = { .predict = predict_guided, .noise = noise_cb, .progress = progress_cb, .user = &d };
   if (!sc_sampler_run (sampler, &cb, z0, x, error))
     goto out;
-  result = decode_latent (&d, x, error);
+  if (rgb_out && !(rgb = decode_latent (&d, x, error)))
+    goto out;
+  ok = TRUE;
+  if (rgb_out)
+    *rgb_out = g_steal_pointer (&rgb);
+  if (latent_out)
+    *latent_out = g_steal_pointer (&x);
 out:
   if (sampler)
     sc_sampler_free (sampler);
@@ -376,7 +361,19 @@ out:
   sc_free_floats (d.out_batch);
   sc_free_floats (d.x_batch);
   sc_free_floats (d.context);
-  return result;
+  return ok;
+}
+
+ScImage *
+sc_generate (ScModel *m, const ScBackend *be, const ScGenerateParams *p, ScGenerateProgressFunc progress,
+             gpointer user, GError **error)
+{
+  float *rgb = NULL;
+  if (!sc_generate_float (m, be, p, progress, user, &rgb, NULL, error))
+    return NULL;
+  ScImage *img = sc_image_from_float_rgb (rgb, p->width, p->height, error);
+  sc_free_floats (rgb);
+  return img;
 }
 
 /* ---- metadata ------------------------------------------------------------------------------------------- */
@@ -413,7 +410,6 @@ sc_generate_params_to_a1111 (const ScGenerateParams *p, const ScModel *m)
 char *
 sc_generate_params_to_json (const ScGenerateParams *p, const ScModel *m)
 {
-  static const char *const spacings[] = { "leading", "trailing", "linspace" };
   g_autofree char *name = model_name (m);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -434,7 +430,7 @@ sc_generate_params_to_json (const ScGenerateParams *p, const ScModel *m)
   json_builder_set_member_name (b, "sampler");
   json_builder_add_string_value (b, sc_sampler_kind_name (p->sampler));
   json_builder_set_member_name (b, "spacing");
-  json_builder_add_string_value (b, spacings[p->spacing]);
+  json_builder_add_string_value (b, sc_spacing_name (p->spacing));
   json_builder_set_member_name (b, "eta");
   json_builder_add_double_value (b, p->eta);
   json_builder_set_member_name (b, "seed");

@@ -37,14 +37,17 @@ typedef gboolean (*ScGenerateProgressFunc) (gpointer user, int step, int n_steps
 ScImage *sc_generate (ScModel *model, const ScBackend *be, const ScGenerateParams *p,
                       ScGenerateProgressFunc progress, gpointer user, GError **error);
 
+/* The same, stopping before 8-bit quantisation: rgb [H, W, 3] floats in [0, 1] (clamped) and the final
+ * latent [h, w, 4] (NHWC, diffusion space) — for reference comparisons. Either output may be NULL. */
+gboolean sc_generate_float (ScModel *model, const ScBackend *be, const ScGenerateParams *p,
+                            ScGenerateProgressFunc progress, gpointer user, float **rgb, float **latent,
+                            GError **error);
+
 /* Encodes the prompt with the model's tokenizer and text encoder: out [1, 77, width]. */
 gboolean sc_encode_prompt (ScModel *model, const ScBackend *be, const char *prompt, float *out, GError **error);
 
 /* The PNG text chunks describing p: "parameters" (AUTOMATIC1111 format) and "scedit" (JSON). */
 char *sc_generate_params_to_a1111 (const ScGenerateParams *p, const ScModel *model);
 char *sc_generate_params_to_json (const ScGenerateParams *p, const ScModel *model);
-
-const char *sc_sampler_kind_name (ScSamplerKind kind);
-gboolean sc_sampler_kind_from_name (const char *name, ScSamplerKind *out);
 
 G_END_DECLS

@@ -1,0 +1,52 @@
+/* The CPU backend's op table: host memory, kernels in the other cpu_*.c files. */
+#include "backend/cpu/cpu_kernels.h"
+
+static float *
+cpu_alloc (size_t n_floats)
+{
+  g_autoptr (GError) error = NULL;
+  float *p = sc_alloc_floats (n_floats, &error);
+  if (!p)
+    g_warning ("%s", error->message);
+  return p;
+}
+
+static void
+cpu_free (float *p)
+{
+  sc_free_floats (p);
+}
+
+static void
+cpu_copy (float *dst, const float *src, size_t n_floats)
+{
+  if (dst != src && n_floats)
+    memcpy (dst, src, n_floats * sizeof (float));
+}
+
+static const ScBackend cpu_backend = {
+  .name = "cpu",
+  .alloc = cpu_alloc,
+  .free = cpu_free,
+  .upload = cpu_copy,
+  .download = cpu_copy,
+  .gemm = sc_cpu_gemm,
+  .linear = sc_cpu_linear,
+  .conv2d = sc_cpu_conv2d,
+  .group_norm = sc_cpu_group_norm,
+  .layer_norm = sc_cpu_layer_norm,
+  .attention = sc_cpu_attention,
+  .unary = sc_cpu_unary,
+  .geglu = sc_cpu_geglu,
+  .add = sc_cpu_add,
+  .axpby = sc_cpu_axpby,
+  .add_bias_per_batch = sc_cpu_add_bias_per_batch,
+  .upsample_nearest2x = sc_cpu_upsample_nearest2x,
+  .concat_last = sc_cpu_concat_last,
+};
+
+const ScBackend *
+sc_backend_cpu (void)
+{
+  return &cpu_backend;
+}

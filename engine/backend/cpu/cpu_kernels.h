@@ -1,0 +1,90 @@
+/* Private to the CPU backend: the kernels behind the op table, and small helpers they share. */
+#pragma once
+#include "backend/backend.h"
+#include "core/tensor.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+G_BEGIN_DECLS
+
+/* Hot loops are compiled for AVX-512 and AVX2+FMA as well as the baseline; the loader picks one at run
+ * time, so one binary runs everywhere and still uses the wide units. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define SC_CPU_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SC_CPU_CLONES
+#endif
+
+/* Fixed-size work chunks: results must not depend on the thread count, so reductions are split into
+ * chunks whose boundaries depend only on the problem size. */
+#define SC_CPU_MIN_PARALLEL 32768
+
+/* exp(x) for x in float range, vectorisable (used inside `omp simd` loops). Relative error ~2e-7;
+ * inputs below -87.3 give 0 (softmax tails), above 88.7 are clamped. */
+static inline __attribute__ ((always_inline)) float
+sc_cpu_expf (float x)
+{
+  x = x > 88.7f ? 88.7f : x;
+  float lo_mask = x < -87.3f ? 0.0f : 1.0f;
+  x = x < -87.3f ? -87.3f : x;
+  /* x = n ln2 + r, |r| <= ln2/2; ln2 in two parts keeps r exact enough. */
+  /* Adding 1.5 * 2^23 rounds to the nearest integer in the current (nearest) mode, and vectorises
+   * on every ISA, unlike floorf. */
+  float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693145752f;
+  r = r - n * 1.42860677e-6f;
+  float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666672e-1f + r * (4.16666679e-2f
+            + r * (8.33333377e-3f + r * (1.38888892e-3f + r * 1.98412701e-4f))))));
+  union { float f; int32_t i; } u;
+  u.i = ((int32_t) n + 127) << 23;
+  return p * u.f * lo_mask;
+}
+
+/* gemm */
+void sc_cpu_gemm (bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                  float *C, int64_t ldc);
+void sc_cpu_linear (const float *x, const float *w, const float *bias, float *y,
+                    int64_t M, int64_t K, int64_t N);
+/* Single-threaded sgemm for use inside our own parallel regions. */
+void sc_cpu_gemm_serial (bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                         float *C, int64_t ldc);
+/* Runs fn in a region where BLAS calls are single-threaded (our OpenMP threads do the splitting). */
+void sc_cpu_blas_serial_begin (int *saved);
+void sc_cpu_blas_serial_end (int saved);
+
+/* conv */
+void sc_cpu_conv2d (const ScConv2dDesc *d, const float *x, const float *w, const float *bias, float *y);
+void sc_cpu_conv2d_gemm (const ScConv2dDesc *d, const float *x, const float *w, const float *bias, float *y);
+/* oneDNN path; returns FALSE when unavailable or the shape is not handled. */
+gboolean sc_cpu_conv2d_dnnl (const ScConv2dDesc *d, const float *x, const float *w, const float *bias,
+                             float *y);
+/* Chooses the conv implementation: 0 = automatic, 1 = im2col+gemm, 2 = oneDNN (for tests/benchmarks). */
+void sc_cpu_conv2d_set_impl (int impl);
+
+/* norms */
+void sc_cpu_group_norm (const float *x, float *y, int64_t B, int64_t HW, int64_t C, int groups,
+                        const float *gamma, const float *beta, float eps, bool silu);
+void sc_cpu_layer_norm (const float *x, float *y, int64_t rows, int64_t C,
+                        const float *gamma, const float *beta, float eps);
+
+/* attention */
+void sc_cpu_attention (const float *q, const float *k, const float *v, float *out,
+                       int64_t B, int64_t Nq, int64_t Nk, int heads, int64_t head_dim,
+                       int64_t q_stride, int64_t kv_stride, int64_t out_stride, float scale, bool causal);
+
+/* elementwise */
+void sc_cpu_unary (ScUnaryOp op, const float *x, float *y, int64_t n);
+void sc_cpu_geglu (const float *x, float *y, int64_t rows, int64_t C);
+void sc_cpu_add (const float *a, const float *b, float *y, int64_t n);
+void sc_cpu_axpby (const float *a, float alpha, const float *b, float beta, float *y, int64_t n);
+void sc_cpu_add_bias_per_batch (float *x, const float *bias, int64_t B, int64_t HW, int64_t C);
+void sc_cpu_upsample_nearest2x (const float *x, float *y, int64_t B, int64_t H, int64_t W, int64_t C);
+void sc_cpu_concat_last (const float *a, int64_t Ca, const float *b, int64_t Cb, float *y, int64_t rows);
+/* y[i] = silu(x[i]) over a row, vectorised; shared with group_norm. */
+void sc_cpu_silu_row (const float *x, float *y, int64_t n);
+
+G_END_DECLS
