@@ -23,7 +23,8 @@ struct ScSampler {
   int lower_order_nums;
 };
 
-static const char *const kind_names[] = { "ddim", "euler_a", "dpm++2m" };
+/* The CLI's names (a contract); "dpm++2m" (stable-diffusion.cpp's spelling) is accepted too. */
+static const char *const kind_names[] = { "ddim", "euler_a", "dpmpp_2m" };
 static const char *const spacing_names[] = { "leading", "trailing", "linspace" };
 
 const char *
@@ -41,8 +42,13 @@ sc_sampler_kind_from_name (const char *name, ScSamplerKind *kind, GError **error
         *kind = (ScSamplerKind) k;
         return TRUE;
       }
+  if (name && g_ascii_strcasecmp (name, "dpm++2m") == 0)
+    {
+      *kind = SC_SAMPLER_DPMPP_2M;
+      return TRUE;
+    }
   g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
-               "unknown sampler “%s” (expected ddim, euler_a or dpm++2m)", name ? name : "");
+               "Unknown sampler “%s” (expected ddim, euler_a or dpmpp_2m)", name ? name : "");
   return FALSE;
 }
 

@@ -31,7 +31,7 @@ typedef struct {
   double strength;    /* img2img, in [0, 1]: the share of the S steps that run (ignored for txt2img) */
 } ScSamplerConfig;
 
-/* Names as the CLI and the PNG parameters spell them: "ddim", "euler_a", "dpm++2m";
+/* Names as the CLI and the PNG parameters spell them: "ddim", "euler_a", "dpmpp_2m" (also accepted: "dpm++2m");
  * "leading", "trailing", "linspace". from_name accepts exactly these (ASCII case-insensitive). */
 const char *sc_sampler_kind_name (ScSamplerKind kind);
 gboolean sc_sampler_kind_from_name (const char *name, ScSamplerKind *kind, GError **error);

@@ -242,6 +242,7 @@ gboolean
 sc_clip_text_forward (ScClipText *te, const ScBackend *be, const int32_t *ids, int64_t B, int64_t n,
                       float *out, GError **error)
 {
+  g_return_val_if_fail (te != NULL && be != NULL && ids != NULL && out != NULL, FALSE);
   const ScClipTextConfig *cfg = &te->cfg;
   if (B < 1 || n < 1 || n > cfg->max_positions)
     {

@@ -625,6 +625,7 @@ gboolean
 sc_vae_encode (ScVae *vae, const ScBackend *be, const float *image, int64_t B, int64_t H, int64_t W,
                float *moments, GError **error)
 {
+  g_return_val_if_fail (vae != NULL && be != NULL && image != NULL && moments != NULL, FALSE);
   int64_t f = vae_factor (&vae->cfg);
   if (!vae->has_encoder)
     {
@@ -646,6 +647,7 @@ gboolean
 sc_vae_decode (ScVae *vae, const ScBackend *be, const float *z, int64_t B, int64_t h, int64_t w, float *image,
                GError **error)
 {
+  g_return_val_if_fail (vae != NULL && be != NULL && z != NULL && image != NULL, FALSE);
   if (!vae->has_decoder)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "VAE decode: the decoder was not loaded");

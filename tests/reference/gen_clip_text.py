@@ -53,8 +53,10 @@ def main():
             te = CLIPTextModel.from_pretrained(os.path.join(model_dir, "text_encoder"),
                                                attn_implementation="eager").double().eval()
             # Every parameter must come from the file (nothing left at transformers' own random init).
-            stored = set(safe_open(os.path.join(model_dir, "text_encoder", "model.safetensors"), "pt").keys())
-            params = set(te.state_dict().keys()) - {"text_model.embeddings.position_ids"}
+            # (transformers 5 names the module's own parameters without the file's "text_model." prefix)
+            stored = {k.removeprefix("text_model.") for k in
+                      safe_open(os.path.join(model_dir, "text_encoder", "model.safetensors"), "pt").keys()}
+            params = {k.removeprefix("text_model.") for k in te.state_dict().keys()} - {"embeddings.position_ids"}
             assert stored == params, stored ^ params
             with torch.no_grad():
                 hidden = te(input_ids=ids.long()).last_hidden_state.float().contiguous()
