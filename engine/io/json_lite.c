@@ -11,9 +11,11 @@ typedef struct {
   const ScJsonValue *value;
 } ScJsonMember;
 
+/* 16 bytes: a hostile header of "[0,0,0,..." costs 16 bytes per value plus an 8-byte item pointer, i.e. at
+ * most 12 bytes of memory per byte of text. */
 struct ScJsonValue {
-  ScJsonType type;
-  size_t n; /* string length in bytes, or member count */
+  guint32 type;
+  guint32 n; /* string length in bytes, or member count (texts are limited to 4 GiB) */
   union {
     gboolean b;
     int64_t i;
@@ -31,6 +33,8 @@ typedef struct {
   char *cur;
   size_t left;
 } Arena;
+
+G_STATIC_ASSERT (sizeof (ScJsonValue) == 16);
 
 struct ScJsonDoc {
   Arena arena;
@@ -474,7 +478,13 @@ parse_value (Parser *p)
       }
     case '"':
       v->type = SC_JSON_STRING;
-      return parse_string (p, &v->u.s, &v->n) ? v : NULL;
+      {
+        size_t n;
+        if (!parse_string (p, &v->u.s, &n))
+          return NULL;
+        v->n = (guint32) n;
+        return v;
+      }
     case 't':
     case 'f':
     case 'n':
@@ -511,6 +521,11 @@ ScJsonDoc *
 sc_json_parse (const char *text, size_t len, GError **error)
 {
   g_return_val_if_fail (text != NULL || len == 0, NULL);
+  if (len > G_MAXUINT32)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "JSON text of %zu bytes is too long (at most 4 GiB)", len);
+      return NULL;
+    }
   ScJsonDoc *doc = g_new0 (ScJsonDoc, 1);
   doc->arena.blocks = g_ptr_array_new_with_free_func (g_free);
   Parser p = {
@@ -559,7 +574,7 @@ sc_json_doc_root (const ScJsonDoc *doc)
 ScJsonType
 sc_json_type (const ScJsonValue *v)
 {
-  return v->type;
+  return (ScJsonType) v->type;
 }
 
 const char *

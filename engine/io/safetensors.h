@@ -27,7 +27,10 @@ ScSafetensors *sc_safetensors_open (const char *path, GError **error);
 ScSafetensors *sc_safetensors_open_memory (const void *data, size_t len, GError **error);
 void sc_safetensors_close (ScSafetensors *st);
 
+/* NULL for sc_safetensors_open_memory. */
 const char *sc_safetensors_path (const ScSafetensors *st);
+/* Entries are indexed in the order their names appear in the header (for files from the reference writer
+ * or ours, also the order of their data). */
 size_t sc_safetensors_count (const ScSafetensors *st);
 const ScStEntry *sc_safetensors_get (const ScSafetensors *st, size_t index);
 const ScStEntry *sc_safetensors_find (const ScSafetensors *st, const char *name);

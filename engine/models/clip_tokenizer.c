@@ -429,7 +429,7 @@ match_fold (const char *p, const char *pattern)
   return p;
 }
 
-typedef enum { CLASS_SPACE, CLASS_LETTER, CLASS_NUMBER, CLASS_OTHER } CharClass;
+typedef enum { CLASS_SKIP, CLASS_LETTER, CLASS_NUMBER, CLASS_OTHER } CharClass;
 
 static inline CharClass
 char_class (gunichar c)
@@ -440,16 +440,17 @@ char_class (gunichar c)
         return CLASS_LETTER;
       if (g_ascii_isdigit (c))
         return CLASS_NUMBER;
-      return SC_UNICODE_IS (regex_space, c) ? CLASS_SPACE : CLASS_OTHER;
+      return SC_UNICODE_IS (regex_skip, c) ? CLASS_SKIP : CLASS_OTHER;
     }
   if (SC_UNICODE_IS (letter, c))
     return CLASS_LETTER;
   if (SC_UNICODE_IS (number, c))
     return CLASS_NUMBER;
-  return SC_UNICODE_IS (regex_space, c) ? CLASS_SPACE : CLASS_OTHER;
+  return SC_UNICODE_IS (regex_skip, c) ? CLASS_SKIP : CLASS_OTHER;
 }
 
-/* The end of the CLIP regex match at P, or NULL if P starts with whitespace (which findall skips):
+/* The end of the CLIP regex match at P, or NULL if P starts with a character no alternative matches
+ * (whitespace; findall skips it):
  * <|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+ */
 static const char *
 next_piece (const char *p)
@@ -462,7 +463,7 @@ next_piece (const char *p)
         return end;
   CharClass cls = char_class (g_utf8_get_char (p));
   end = g_utf8_next_char (p);
-  if (cls == CLASS_SPACE)
+  if (cls == CLASS_SKIP)
     return NULL;
   if (cls == CLASS_NUMBER)
     return end;
@@ -577,7 +578,8 @@ sc_clip_tokenizer_encode_padded (const ScClipTokenizer *tok, const char *text, i
   g_autoptr (GArray) ids = sc_clip_tokenizer_encode (tok, text);
   guint n = MIN (ids->len, CLIP_MAX_IDS);
   out_ids[0] = tok->bos;
-  memcpy (out_ids + 1, ids->data, n * sizeof (int32_t));
+  if (n > 0)
+    memcpy (out_ids + 1, ids->data, n * sizeof (int32_t));
   out_ids[n + 1] = tok->eos;
   for (guint i = n + 2; i < SC_CLIP_CONTEXT; i++)
     out_ids[i] = pad_id;

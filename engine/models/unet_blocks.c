@@ -70,8 +70,8 @@ sc_unet_load_group_norm (ScUNetLoader *ld, ScGroupNorm *n, const char *name, int
 {
   if (groups <= 0 || c % groups != 0)
     {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "%s: %" G_GINT64_FORMAT " channels do not split into %d groups",
-                   name, c, groups);
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
+                   "%s: %" G_GINT64_FORMAT " channels do not split into %d groups", name, c, groups);
       return FALSE;
     }
   ld->n_params += 2 * c;

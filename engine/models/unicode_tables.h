@@ -21,8 +21,8 @@ extern const ScUnicodeRange sc_unicode_letter[];         /* regex [\p{L}] */
 extern const size_t sc_unicode_letter_len;
 extern const ScUnicodeRange sc_unicode_number[];         /* regex [\p{N}] */
 extern const size_t sc_unicode_number_len;
-extern const ScUnicodeRange sc_unicode_regex_space[];    /* regex \s */
-extern const size_t sc_unicode_regex_space_len;
+extern const ScUnicodeRange sc_unicode_regex_skip[];     /* in no class of the CLIP regex: \s, U+0345 */
+extern const size_t sc_unicode_regex_skip_len;
 extern const ScUnicodeRange sc_unicode_py_space[];       /* str.isspace(), re's \s */
 extern const size_t sc_unicode_py_space_len;
 extern const ScUnicodeRange sc_unicode_cased[];          /* Cased (of the non-case-ignorable ones) */

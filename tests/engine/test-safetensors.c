@@ -112,6 +112,7 @@ expect_accept (GBytes *b)
   ScSafetensors *st = open_bytes (b, &error);
   g_assert_no_error (error);
   g_assert_nonnull (st);
+  g_test_queue_destroy ((GDestroyNotify) g_bytes_unref, b); /* st points into b until it is closed */
   return st;
 }
 

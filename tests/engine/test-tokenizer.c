@@ -255,6 +255,19 @@ test_invalid_utf8 (void)
   g_assert_cmpuint (bad->len, >, 3);
 }
 
+/* Characters the CLIP regex (IGNORECASE) matches with no alternative are dropped like spaces: U+0345
+ * is neither [\p{L}] nor, through its case variant ι, [^\s\p{L}\p{N}] (checked against Python's regex). */
+static void
+test_regex_classes (void)
+{
+  g_autoptr (ScClipTokenizer) tok = load_ok (shared_gz);
+  g_autoptr (GArray) a = sc_clip_tokenizer_encode (tok, "!\xcd\x85!");
+  g_autoptr (GArray) b = sc_clip_tokenizer_encode (tok, "! !");
+  g_assert_cmpuint (a->len, ==, 2);
+  g_assert_cmpmem (a->data, a->len * 4, b->data, b->len * 4);
+  g_assert_cmpint (g_array_index (a, int32_t, 0), ==, 256);
+}
+
 static void
 test_clean_text (void)
 {
@@ -377,6 +390,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tokenizer/spec-vectors", test_spec_vectors);
   g_test_add_func ("/tokenizer/truncation-and-empty", test_truncation_and_empty);
   g_test_add_func ("/tokenizer/invalid-utf8", test_invalid_utf8);
+  g_test_add_func ("/tokenizer/regex-classes", test_regex_classes);
   g_test_add_func ("/tokenizer/clean-text", test_clean_text);
   g_test_add_func ("/tokenizer/bad-files", test_bad_files);
   g_test_add_func ("/tokenizer/speed", test_speed);

@@ -97,7 +97,7 @@ def run_case(scedit, tmp, case):
         subprocess.run([scedit, "make-model", "--arch", arch, "--seed", str(WEIGHT_SEED), "--layout", "diffusers",
                         "-o", folder], check=True)
         write_hf_tokenizer(os.path.join(folder, "tokenizer"))
-    tok = CLIPTokenizer.from_pretrained(os.path.join(folder, "tokenizer"))
+    tok = CLIPTokenizer.from_pretrained(os.path.join(folder, "tokenizer"), model_max_length=77)
     if arch.endswith("sd2"):
         tok.pad_token = "!"  # SD2 pads with id 0 (open_clip)
     pipe = StableDiffusionPipeline(

@@ -2,7 +2,9 @@
 """Writes engine/models/unicode_tables.c: the character classes and the lower-casing data the CLIP
 tokenizer needs, taken from the Python that made the reference tokens, so the C code agrees with it:
 
-- letter / number / regex_space: what `regex` (IGNORECASE) matches for [\\p{L}], [\\p{N}] and \\s;
+- letter / number: what `regex` (IGNORECASE) matches for [\\p{L}] and [\\p{N}];
+- regex_skip: what the CLIP regex matches with none of [\\p{L}], [\\p{N}], [^\\s\\p{L}\\p{N}], so findall skips
+  it: \\s, and U+0345, whose case variant ι keeps it out of the negated class under IGNORECASE;
 - py_space: Python's str.isspace() (used by str.strip() and re's \\s in whitespace_clean);
 - lower: str.lower() of every code point that changes (one or two code points);
 - cased / case_ignorable: the two properties str.lower() uses for the final-sigma rule, probed through
@@ -52,7 +54,10 @@ def main():
                                                                 "unicode_tables.c")
     letter = regex.compile(r"[\p{L}]", regex.IGNORECASE)
     number = regex.compile(r"[\p{N}]", regex.IGNORECASE)
-    rspace = regex.compile(r"\s", regex.IGNORECASE)
+    other = regex.compile(r"[^\s\p{L}\p{N}]", regex.IGNORECASE)
+    classes = lambda c: [p.match(chr(c)) is not None for p in (letter, number, other)]
+    for c in code_points():
+        assert sum(classes(c)) <= 1, hex(c)
     pspace = re.compile(r"\s")
     # 'A' is cased, ' ' is neither: a case-ignorable X lets the sigma see 'A' but not ' '.
     for c in code_points():
@@ -63,7 +68,7 @@ def main():
     tables = [
         ("letter", ranges(lambda c: letter.match(chr(c)) is not None)),
         ("number", ranges(lambda c: number.match(chr(c)) is not None)),
-        ("regex_space", ranges(lambda c: rspace.match(chr(c)) is not None)),
+        ("regex_skip", ranges(lambda c: not any(classes(c)))),
         ("py_space", ranges(lambda c: chr(c).isspace())),
         ("cased", ranges(cased)),
         ("case_ignorable", ranges(ignorable)),
