@@ -262,10 +262,10 @@ decode_latent (Denoiser *d, const float *x, GError **error)
 static gboolean
 check_params (ScModel *m, const ScGenerateParams *p, GError **error)
 {
-  if (p->width < 64 || p->height < 64 || p->width % 8 || p->height % 8 || p->width > 4096 || p->height > 4096)
+  if (p->width < 8 || p->height < 8 || p->width % 8 || p->height % 8 || p->width > 4096 || p->height > 4096)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
-                   "Image size %d×%d is not supported: width and height must be multiples of 8 between 64 and 4096",
+                   "Image size %d×%d is not supported: width and height must be multiples of 8 between 8 and 4096",
                    p->width, p->height);
       return FALSE;
     }
