@@ -78,6 +78,19 @@ test_against_diffusers (gconstpointer data)
   p.width = atoi (META ("width"));
   p.height = atoi (META ("height"));
   g_assert_true (sc_sampler_kind_from_name (META ("sampler"), &p.sampler, &error));
+  /* img2img fixtures carry their 8-bit init image [H, W, 3] */
+  g_autoptr (ScImage) init = NULL;
+  const ScStEntry *einit = sc_safetensors_find (st, "init_image");
+  if (einit)
+    {
+      g_assert_cmpint (einit->dtype, ==, SC_DTYPE_U8);
+      g_assert_cmpint (einit->numel, ==, (int64_t) p.width * p.height * 3);
+      init = sc_image_new (p.width, p.height, 3, 8, &error);
+      g_assert_no_error (error);
+      memcpy (init->data, einit->data, (size_t) einit->numel);
+      p.init_image = init;
+      p.strength = g_ascii_strtod (META ("strength"), NULL);
+    }
 #undef META
   float *rgb = NULL, *latent = NULL;
   g_assert_true (sc_generate_float (m, sc_backend_cpu (), &p, NULL, NULL, &rgb, &latent, &error));
@@ -278,6 +291,7 @@ main (int argc, char **argv)
     "pipeline-tiny-sd2-ddim.safetensors",
     "pipeline-tiny-sd1-euler-a-rescale.safetensors",
     "pipeline-tiny-sd2-dpmpp-2m.safetensors",
+    "pipeline-tiny-sd1-img2img-ddim.safetensors",
   };
   for (size_t i = 0; i < G_N_ELEMENTS (fixtures); i++)
     {
