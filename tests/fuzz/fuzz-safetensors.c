@@ -7,12 +7,15 @@
  *   ninja -C build-fuzz tests/fuzz/fuzz-safetensors
  *   mkdir -p /tmp/st-corpus
  *   build-fuzz/tests/fuzz/fuzz-safetensors /tmp/st-corpus tests/fuzz/corpus/safetensors \
- *       -max_len=4096 -max_total_time=300
- * (new inputs go to the first folder, so the committed corpus stays as it is). Crashes are written to
- * ./crash-* (ignored by git); reproduce one with `build-fuzz/tests/fuzz/fuzz-safetensors crash-…`.
- * To refresh the committed corpus, minimise into a fresh folder and keep files under 4 KB:
+ *       -dict=tests/fuzz/safetensors.dict -max_len=4096 -max_total_time=300 -artifact_prefix=tests/fuzz/
+ * New inputs go to the first folder, so the committed corpus stays as it is. Crashes are written to
+ * tests/fuzz/crash-* (ignored by git); reproduce one with `build-fuzz/tests/fuzz/fuzz-safetensors FILE`.
+ * To refresh the committed corpus, minimise into a fresh folder, keeping files under 4 KB:
  *   mkdir /tmp/st-min && build-fuzz/tests/fuzz/fuzz-safetensors -merge=1 -max_len=4096 \
  *       /tmp/st-min tests/fuzz/corpus/safetensors /tmp/st-corpus
+ * -merge=1 keeps every input that adds a feature (a few hundred, most of them one error branch each); the
+ * committed set is kept to ~40 files: the valid hand-made seeds plus the inputs that add the most new
+ * coverage edges, picked greedily from per-file coverage.
  * test-safetensors runs every file of tests/fuzz/corpus/safetensors through the parser, so the corpus is
  * exercised by every `meson test` even without clang. */
 #include "core/dtype.h"

@@ -1,0 +1,20 @@
+/* Shared by the `scedit` subcommands: error reporting and option parsing. */
+#pragma once
+#include "scedit.h"
+#include "sc-config.h"
+
+#include <stdio.h>
+
+/* Prints "scedit: error: MESSAGE" and returns exit status 1. Frees error. */
+int cli_fail (GError *error);
+/* Prints MSG and the command's help, returns exit status 2. */
+int cli_usage_error (GOptionContext *ctx, const char *msg);
+gboolean cli_parse (GOptionContext *ctx, int *argc, char ***argv, GError **error);
+
+/* The subcommands: argv[0] is the subcommand's name. */
+int cmd_generate (int argc, char **argv);
+int cmd_tokenize (int argc, char **argv);
+int cmd_make_model (int argc, char **argv);
+int cmd_info (int argc, char **argv);
+int cmd_eval (int argc, char **argv);
+int cmd_bench (int argc, char **argv);
