@@ -64,6 +64,8 @@ refuse_pickle_only (const char *dir, const char *component, GError **error)
   return TRUE;
 }
 
+static gboolean add_single_file (ScModel *m, const char *path, GError **error);
+
 static gboolean
 add_diffusers_folder (ScModel *m, const char *dir, GError **error)
 {
@@ -105,6 +107,12 @@ add_diffusers_folder (ScModel *m, const char *dir, GError **error)
     }
   if (!unet && !vae && !text)
     {
+      /* A component folder of a diffusers model (its unet/, vae/ or text_encoder/ itself). */
+      static const char *const any[] = { "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors",
+                                         "model.safetensors", "model.fp16.safetensors", NULL };
+      g_autofree char *single = first_existing (dir, any);
+      if (single)
+        return add_single_file (m, single, error);
       g_set_error (error, SC_ERROR, SC_ERROR_WRONG_MODEL,
                    "%s is a folder but not a diffusers model: no unet/, vae/ or text_encoder/ weights", dir);
       return FALSE;

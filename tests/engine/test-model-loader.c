@@ -205,6 +205,14 @@ test_detection (void)
       const ScArchConfig *ref = sc_arch_config (cases[i].arch);
       g_assert_cmpint (sc_model_stored_params (m, SC_COMPONENT_UNET), ==, sc_unet_config_param_count (&ref->unet));
     }
+  /* a component folder of a diffusers model (its unet/) on its own */
+  g_autofree char *unet_dir = tmp_path ("tiny-sd2-diffusers/unet");
+  g_autoptr (ScModel) mu = sc_model_probe (unet_dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mu->arch.arch, ==, SC_ARCH_TINY_SD2);
+  g_assert_cmpint (mu->layout, ==, SC_MODEL_LAYOUT_COMPONENT_FILE);
+  g_assert_cmpint (mu->present, ==, SC_COMPONENT_UNET);
+
   /* --prediction overrides what the files say */
   g_autofree char *p1 = tmp_path ("tiny-sd1.safetensors");
   ScModelOptions opts = { .prediction = "v" };
