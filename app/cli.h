@@ -15,6 +15,8 @@ gboolean cli_parse (GOptionContext *ctx, int *argc, char ***argv, GError **error
 int cmd_generate (int argc, char **argv);
 int cmd_tokenize (int argc, char **argv);
 int cmd_make_model (int argc, char **argv);
+int cmd_make_tuner (int argc, char **argv);
 int cmd_info (int argc, char **argv);
 int cmd_eval (int argc, char **argv);
 int cmd_bench (int argc, char **argv);
+int cmd_cond (int argc, char **argv);

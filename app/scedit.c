@@ -14,9 +14,11 @@ static const struct {
   { "generate", cmd_generate, "make an image from a prompt (txt2img, img2img)" },
   { "tokenize", cmd_tokenize, "print CLIP token ids" },
   { "make-model", cmd_make_model, "write a model with deterministic random weights" },
+  { "make-tuner", cmd_make_tuner, "write an SCEdit tuner with deterministic random weights" },
   { "eval", cmd_eval, "run one component on reference inputs (unet, text, vae-encode, vae-decode)" },
   { "info", cmd_info, "describe a model file or folder" },
   { "bench", cmd_bench, "time a component (median ms, peak RSS)" },
+  { "cond", cmd_cond, "extract a condition image (canny, color, depth, sketch, inpaint)" },
 };
 
 static void
