@@ -1,6 +1,8 @@
 /* `scedit eval`: runs one component on PyTorch-layout reference tensors and writes "out" (NCHW) —
  * how anyone compares us with a reference implementation. */
 #include "cli.h"
+#include "scedit/tuner_io.h"
+#include "scedit/tuner_set.h"
 
 #include <string.h>
 
@@ -51,9 +53,91 @@ write_out (const char *path, const char *name, int ndim, const int64_t *shape, c
   return ok;
 }
 
+/* SCEdit options of `eval unet`: --tuner FILE[:SCALE]…, (--control FILE --hint NAME --cond-weight W)…,
+ * --control-scale S. */
+typedef struct {
+  char **tuners;
+  char **controls, **hints, **weights;
+  double control_scale;
+} EvalTuners;
+
 static gboolean
-eval_unet (ScModel *m, ScSafetensors *in, const char *out_path, GError **error)
+parse_float (const char *s, double *out)
 {
+  char *end = NULL;
+  *out = g_ascii_strtod (s, &end);
+  return end && end != s && *end == '\0';
+}
+
+/* The tuner set the options ask for, prepared for a latent of H × W (NULL set: no options). */
+static gboolean
+eval_tuner_set (ScModel *m, ScSafetensors *in, const EvalTuners *et, int64_t B, int64_t H, int64_t W,
+                ScTunerSet **out_set, GError **error)
+{
+  *out_set = NULL;
+  guint n_ctrl = et->controls ? g_strv_length (et->controls) : 0;
+  if ((et->hints ? g_strv_length (et->hints) : 0) != n_ctrl || (et->weights ? g_strv_length (et->weights) : 0) != n_ctrl)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
+                   "Each --control needs its own --hint NAME and --cond-weight W");
+      return FALSE;
+    }
+  if (!et->tuners && n_ctrl == 0)
+    return TRUE;
+  g_autoptr (ScTunerSet) set = sc_tuner_set_new (&m->arch.unet, error);
+  if (!set)
+    return FALSE;
+  for (char **t = et->tuners; t && *t; t++)
+    {
+      g_autofree char *path = g_strdup (*t);
+      double scale = 1.0;
+      char *colon = strrchr (path, ':');
+      if (colon && parse_float (colon + 1, &scale))
+        *colon = '\0';
+      else
+        scale = 1.0;
+      g_autoptr (ScScTuner) tuner = sc_sc_tuner_load (path, &m->arch.unet, error);
+      if (!tuner || sc_tuner_set_add_style (set, tuner, (float) scale, error) < 0)
+        return FALSE;
+    }
+  for (guint j = 0; j < n_ctrl; j++)
+    {
+      double w;
+      if (!parse_float (et->weights[j], &w))
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "--cond-weight “%s” is not a number",
+                       et->weights[j]);
+          return FALSE;
+        }
+      const ScStEntry *e;
+      g_autofree float *nchw = read_f32 (in, et->hints[j], &e, error);
+      if (!nchw || !expect_ndim (e, 4, "[B, 3, H, W] NCHW", error))
+        return FALSE;
+      if (e->shape[1] != 3 || (e->shape[0] != 1 && e->shape[0] != B))
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_SHAPE, "Hint “%s” must be [1 or %" G_GINT64_FORMAT ", 3, H, W]",
+                       e->name, B);
+          return FALSE;
+        }
+      g_autofree float *nhwc = g_new (float, e->numel);
+      sc_nchw_to_nhwc (nchw, nhwc, e->shape[0], 3, e->shape[2], e->shape[3]);
+      g_autoptr (ScCscTuner) tuner = sc_csc_tuner_load (et->controls[j], &m->arch.unet, error);
+      if (!tuner || sc_tuner_set_add_control (set, tuner, nhwc, e->shape[0], e->shape[2], e->shape[3], (float) w,
+                                              error) < 0)
+        return FALSE;
+    }
+  sc_tuner_set_set_control_scale (set, (float) et->control_scale);
+  if (!sc_tuner_set_prepare (set, sc_backend_cpu (), H, W, error))
+    return FALSE;
+  *out_set = g_steal_pointer (&set);
+  return TRUE;
+}
+
+static gboolean
+eval_unet (ScModel *m, ScSafetensors *in, const EvalTuners *tun, const char *out_path, GError **error)
+{
+  g_autoptr (ScTunerSet) set = NULL;
+  ScUNetHooks hooks;
   const ScStEntry *ex, *et, *ec;
   g_autofree float *dummy = NULL;
   float *x = NULL, *t = NULL, *ctx = NULL, *x_nhwc = NULL, *out = NULL, *out_nchw = NULL, *tb = NULL;
@@ -81,7 +165,12 @@ eval_unet (ScModel *m, ScSafetensors *in, const char *out_path, GError **error)
       !(out_nchw = sc_alloc_floats ((size_t) (B * H * W * Co), error)))
     goto out;
   sc_nchw_to_nhwc (x, x_nhwc, B, C, H, W);
-  if (!sc_unet_forward (m->unet, sc_backend_cpu (), x_nhwc, B, H, W, tb, ctx, ec->shape[1], out, NULL, error))
+  if (!eval_tuner_set (m, in, tun, B, H, W, &set, error))
+    goto out;
+  if (set)
+    sc_tuner_set_hooks (set, NULL, NULL, &hooks);
+  if (!sc_unet_forward (m->unet, sc_backend_cpu (), x_nhwc, B, H, W, tb, ctx, ec->shape[1], out, set ? &hooks : NULL,
+                        error))
     goto out;
   sc_nhwc_to_nchw (out, out_nchw, B, H, W, Co);
   int64_t shape[4] = { B, Co, H, W };
@@ -190,7 +279,16 @@ cmd_eval (int argc, char **argv)
 {
   char *model = NULL, *in = NULL, *out = NULL, *arch = NULL;
   int threads = 0;
+  EvalTuners et = { .control_scale = 1.0 };
   GOptionEntry entries[] = {
+    { "tuner", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &et.tuners, "unet: SCEdit style tuner, strength (default 1)",
+      "FILE[:SCALE]" },
+    { "control", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &et.controls, "unet: SCEdit CSC-Tuner (one per condition)", "FILE" },
+    { "hint", 0, 0, G_OPTION_ARG_STRING_ARRAY, &et.hints, "unet: input tensor [B, 3, H, W] in [0, 1] of that condition",
+      "NAME" },
+    { "cond-weight", 0, 0, G_OPTION_ARG_STRING_ARRAY, &et.weights, "unet: weight of that condition", "W" },
+    { "control-scale", 0, 0, G_OPTION_ARG_DOUBLE, &et.control_scale, "unet: scale of all conditions (default 1)",
+      "S" },
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file or folder", "MODEL" },
     { "in", 0, 0, G_OPTION_ARG_FILENAME, &in, "Input tensors (NCHW)", "IN.safetensors" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output file (tensor “out”, NCHW)", "OUT.safetensors" },
@@ -220,7 +318,7 @@ cmd_eval (int argc, char **argv)
   ScSafetensors *st = sc_safetensors_open (in, &error);
   if (!st)
     return cli_fail (error);
-  gboolean ok = comp == SC_COMPONENT_UNET   ? eval_unet (m, st, out, &error)
+  gboolean ok = comp == SC_COMPONENT_UNET   ? eval_unet (m, st, &et, out, &error)
                 : comp == SC_COMPONENT_TEXT ? eval_text (m, st, out, &error)
                                             : eval_vae (m, st, comp == SC_COMPONENT_VAE_ENCODER, out, &error);
   sc_safetensors_close (st);
@@ -228,6 +326,10 @@ cmd_eval (int argc, char **argv)
   g_free (in);
   g_free (out);
   g_free (arch);
+  g_strfreev (et.tuners);
+  g_strfreev (et.controls);
+  g_strfreev (et.hints);
+  g_strfreev (et.weights);
   return ok ? 0 : cli_fail (error);
 }
 

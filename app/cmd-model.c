@@ -1,5 +1,6 @@
 /* `scedit make-model` (deterministic random weights in the real layouts) and `scedit info`. */
 #include "cli.h"
+#include "scedit/tuner_io.h"
 
 int
 cmd_make_model (int argc, char **argv)
@@ -48,6 +49,39 @@ cmd_make_model (int argc, char **argv)
 }
 
 /* ---- info ------------------------------------------------------------------------------------------------- */
+
+/* An SCEdit tuner file or folder: TRUE when PATH is one (and it was described). */
+static gboolean
+info_tuner (const char *path)
+{
+  ScTunerInfo ti;
+  if (!sc_tuner_probe (path, &ti, NULL))
+    return FALSE;
+  gboolean csc = ti.kind == SC_TUNER_KIND_CSC;
+  printf ("kind: %s\n", csc ? "csc-tuner" : "sc-tuner");
+  printf ("file: %s\n", ti.path);
+  printf ("format: %s\n", ti.format);
+  printf ("arch: %s\n", ti.arch ? ti.arch : "unknown");
+  printf ("skips: %d\n", ti.n_skips);
+  printf ("ratio: %g\n", ti.ratio);
+  if (csc)
+    {
+      printf ("kernel: %d\n", ti.kernel);
+      printf ("pre_hint_ratio: %g\n", ti.pre_hint_ratio);
+      printf ("hint_out: %" G_GINT64_FORMAT "\n", ti.hint_out);
+    }
+  if (ti.condition)
+    printf ("condition: %s\n", ti.condition);
+  if (ti.trigger)
+    printf ("trigger: %s\n", ti.trigger);
+  if (ti.steps >= 0)
+    printf ("steps: %" G_GINT64_FORMAT "\n", ti.steps);
+  printf ("dtype: %s\n", sc_dtype_name (ti.dtype));
+  printf ("params.trainable: %" G_GINT64_FORMAT "\n", ti.params);
+  sc_tuner_info_clear (&ti);
+  return TRUE;
+}
+
 int
 cmd_info (int argc, char **argv)
 {
@@ -63,6 +97,11 @@ cmd_info (int argc, char **argv)
     return cli_fail (error);
   if (argc != 2)
     return cli_usage_error (ctx, "info needs one file or folder");
+  if (info_tuner (argv[1]))
+    {
+      g_free (arch);
+      return 0;
+    }
   ScModelOptions opts = { .arch = arch };
   g_autoptr (ScModel) m = sc_model_probe (argv[1], &opts, &error);
   if (!m)
