@@ -1,5 +1,31 @@
-/* `scedit generate`: text-to-image and image-to-image; the PNG carries its parameters. */
+/* `scedit generate`: text-to-image, image-to-image, inpainting and outpainting; the PNG carries its
+ * parameters. */
 #include "cli.h"
+#include "diffusion/inpaint.h"
+
+#include <string.h>
+
+/* "L,T,R,B" (or one N for all four sides) → margins in pixels. */
+static gboolean
+parse_outpaint (const char *text, int margins[4], GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  guint n = g_strv_length (parts);
+  if (n != 1 && n != 4)
+    goto bad;
+  for (guint i = 0; i < 4; i++)
+    {
+      guint64 v;
+      if (!g_ascii_string_to_unsigned (g_strstrip (parts[n == 1 ? 0 : i]), 10, 0, 4096, &v, NULL))
+        goto bad;
+      margins[i] = (int) v;
+    }
+  return TRUE;
+bad:
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               "--outpaint wants L,T,R,B (or one N for every side): pixels from 0 to 4096, got “%s”", text);
+  return FALSE;
+}
 
 static gboolean
 print_progress (gpointer user, int step, int n_steps, const float *preview, int pw, int ph)
@@ -14,9 +40,10 @@ int
 cmd_generate (int argc, char **argv)
 {
   char *model = NULL, *prompt = NULL, *neg = NULL, *sampler = NULL, *init = NULL, *vocab = NULL, *out = NULL;
-  char *arch = NULL, *prediction = NULL, *spacing = NULL;
-  int steps = 20, width = 512, height = 512, threads = 0;
-  double cfg = 7.5, rescale = 0.0, strength = 0.75, eta = 0.0;
+  char *arch = NULL, *prediction = NULL, *spacing = NULL, *mask = NULL, *outpaint = NULL;
+  int steps = 20, width = 0, height = 0, threads = 0, mask_grow = 4, mask_feather = 8;
+  gboolean color_match = FALSE, mask_nearest = FALSE;
+  double cfg = 7.5, rescale = 0.0, strength = -1.0, eta = 0.0;
   gint64 seed = 42;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file or diffusers folder", "MODEL" },
@@ -32,7 +59,15 @@ cmd_generate (int argc, char **argv)
     { "width", 'W', 0, G_OPTION_ARG_INT, &width, "Width (default 512)", "PIXELS" },
     { "height", 'H', 0, G_OPTION_ARG_INT, &height, "Height (default 512)", "PIXELS" },
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Init image for img2img", "IMG" },
-    { "strength", 0, 0, G_OPTION_ARG_DOUBLE, &strength, "img2img strength (default 0.75)", "S" },
+    { "strength", 0, 0, G_OPTION_ARG_DOUBLE, &strength, "img2img strength (default 0.75; inpainting 1)", "S" },
+    { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask, "Inpaint: white = repaint (needs --init; resized to it)", "MASK" },
+    { "outpaint", 0, 0, G_OPTION_ARG_STRING, &outpaint, "Extend --init by pixels (rounded up to multiples of 8)",
+      "L,T,R,B" },
+    { "mask-grow", 0, 0, G_OPTION_ARG_INT, &mask_grow, "Grow the repainted region / outpaint overlap (default 4)", "PX" },
+    { "mask-feather", 0, 0, G_OPTION_ARG_INT, &mask_feather, "Soft composite band outside it (default 8)", "PX" },
+    { "color-match", 0, 0, G_OPTION_ARG_NONE, &color_match, "Match the repainted area's colours to its surroundings",
+      NULL },
+    { "mask-nearest", 0, 0, G_OPTION_ARG_NONE, &mask_nearest, "Latent mask as diffusers (nearest pixel)", NULL },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
     { "vocab", 0, 0, G_OPTION_ARG_FILENAME, &vocab, "BPE file or tokenizer folder", "FILE" },
     { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "Architecture when the tensors cannot tell", "ARCH" },
@@ -47,6 +82,13 @@ cmd_generate (int argc, char **argv)
     return cli_fail (error);
   if (!model || !prompt || !out)
     return cli_usage_error (ctx, "generate needs -m MODEL, -p PROMPT and -o OUT.png");
+  int margins[4] = { 0, 0, 0, 0 };
+  if (outpaint && !parse_outpaint (outpaint, margins, &error))
+    return cli_fail (error);
+  gboolean inpaint = mask || margins[0] || margins[1] || margins[2] || margins[3];
+  if (inpaint && !init)
+    return cli_usage_error (ctx, mask ? "--mask needs --init IMG (the image to inpaint)"
+                                      : "--outpaint needs --init IMG (the image to extend)");
   ScGenerateParams p;
   sc_generate_params_init (&p);
   p.prompt = prompt;
@@ -56,9 +98,14 @@ cmd_generate (int argc, char **argv)
   p.guidance_rescale = (float) rescale;
   p.eta = eta;
   p.seed = (uint64_t) seed;
-  p.width = width;
-  p.height = height;
-  p.strength = strength;
+  p.width = width > 0 ? width : 512;
+  p.height = height > 0 ? height : 512;
+  p.strength = strength >= 0.0 ? strength : inpaint ? 1.0 : 0.75;
+  p.mask_grow = mask_grow;
+  p.mask_feather = mask_feather;
+  p.mask_nearest = mask_nearest;
+  p.color_match = color_match;
+  memcpy (p.outpaint, margins, sizeof margins);
   if (sampler && !sc_sampler_kind_from_name (sampler, &p.sampler, &error))
     return cli_fail (error);
   if (spacing && !sc_spacing_from_name (spacing, &p.spacing, &error))
@@ -71,6 +118,24 @@ cmd_generate (int argc, char **argv)
       if (!init_img)
         return cli_fail (error);
       p.init_image = init_img;
+    }
+  g_autoptr (ScImage) mask_img = NULL;
+  if (mask)
+    {
+      mask_img = sc_image_load (mask, &error);
+      if (!mask_img)
+        return cli_fail (error);
+      if (mask_img->width != init_img->width || mask_img->height != init_img->height)
+        g_printerr ("Note: the mask (%d×%d) is resized to the init image (%d×%d)\n", mask_img->width,
+                    mask_img->height, init_img->width, init_img->height);
+      p.mask = mask_img;
+    }
+  if (inpaint)
+    {
+      /* the output has the init image's size (+ margins); -W/-H do not apply */
+      if (width > 0 || height > 0)
+        g_printerr ("Note: -W/-H are ignored when inpainting or outpainting\n");
+      sc_inpaint_canvas_size (init_img->width, init_img->height, p.outpaint, &p.width, &p.height);
     }
   gint64 t0 = g_get_monotonic_time ();
   ScModelOptions opts = { .arch = arch, .prediction = prediction, .vocab = vocab,
@@ -104,6 +169,8 @@ cmd_generate (int argc, char **argv)
   g_free (arch);
   g_free (prediction);
   g_free (spacing);
+  g_free (mask);
+  g_free (outpaint);
   return 0;
 }
 

@@ -1,6 +1,8 @@
 #include "diffusion/pipeline.h"
 #include "core/error.h"
 #include "core/philox.h"
+#include "diffusion/inpaint.h"
+#include "diffusion/pipeline_private.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -17,6 +19,14 @@ sc_generate_params_init (ScGenerateParams *p)
   p->sampler = SC_SAMPLER_EULER_A;
   p->spacing = SC_SPACING_LEADING;
   p->strength = 0.75;
+  p->mask_grow = 4;
+  p->mask_feather = 8;
+}
+
+gboolean
+sc_generate_params_is_inpaint (const ScGenerateParams *p)
+{
+  return p->mask || p->outpaint[0] > 0 || p->outpaint[1] > 0 || p->outpaint[2] > 0 || p->outpaint[3] > 0;
 }
 
 static const char *
@@ -80,9 +90,11 @@ typedef struct {
   const ScBackend *be;
   const ScGenerateParams *p;
   int64_t h, w, c;
+  int64_t in_c;     /* U-Net input channels: c, or 9 for inpainting U-Nets */
+  const float *extra; /* [h, w, in_c − c] appended to every input (mask, masked image latents) */
   float *context;   /* [2, 77, ctx]: uncond, cond (or just cond when CFG is off) */
   int batch;        /* 2 with CFG, 1 without */
-  float *x_batch;   /* [batch, h, w, c] */
+  float *x_batch;   /* [batch, h, w, in_c] */
   float *out_batch; /* [batch, h, w, c] */
   NoiseSource noise;
   ScGenerateProgressFunc progress;
@@ -103,8 +115,20 @@ predict_guided (gpointer user, const float *x_in, float t, float *model_out, GEr
   Denoiser *d = user;
   size_t n = (size_t) (d->h * d->w * d->c);
   float ts[2] = { t, t };
-  for (int b = 0; b < d->batch; b++)
-    memcpy (d->x_batch + b * n, x_in, n * sizeof (float));
+  if (d->in_c == d->c)
+    for (int b = 0; b < d->batch; b++)
+      memcpy (d->x_batch + b * n, x_in, n * sizeof (float));
+  else
+    {
+      int64_t ne = d->in_c - d->c, pixels = d->h * d->w;
+      for (int b = 0; b < d->batch; b++)
+        for (int64_t i = 0; i < pixels; i++)
+          {
+            float *dst = d->x_batch + (b * pixels + i) * d->in_c;
+            memcpy (dst, x_in + i * d->c, (size_t) d->c * sizeof (float));
+            memcpy (dst + d->c, d->extra + i * ne, (size_t) ne * sizeof (float));
+          }
+    }
   ScUNetHooks hooks = { .cancelled = unet_cancelled, .user_data = d };
   if (!sc_unet_forward (d->model->unet, d->be, d->x_batch, d->batch, d->h, d->w, ts, d->context, SC_CLIP_CONTEXT,
                         d->out_batch, &hooks, error))
@@ -154,8 +178,8 @@ progress_cb (gpointer user, int step, int n_steps, const float *x, const float *
 /* ---- images ------------------------------------------------------------------------------------------- */
 
 /* Bilinear resize of an RGB float image (half-pixel centres). */
-static void
-resize_rgb (const float *src, int sw, int sh, float *dst, int dw, int dh)
+void
+sc_pipeline_resize_rgb (const float *src, int sw, int sh, float *dst, int dw, int dh)
 {
   for (int y = 0; y < dh; y++)
     {
@@ -179,32 +203,16 @@ resize_rgb (const float *src, int sw, int sh, float *dst, int dw, int dh)
     }
 }
 
-/* init image → z0 = scale · (mean + std · ε), the VAE posterior sample diffusers' img2img uses. */
+/* img [H, W, 3] in [−1, 1] at the latent's size ×8 → z0 = scale · (mean + std · ε), the VAE posterior
+ * sample diffusers uses (ε is the next noise draw). Consumes img. */
 static float *
-encode_init_image (Denoiser *d, const ScImage *init, GError **error)
+encode_pixels (Denoiser *d, float *img, GError **error)
 {
-  const ScGenerateParams *p = d->p;
-  g_autoptr (ScImage) rgb = sc_image_to_rgb8 (init, error);
-  if (!rgb)
-    return NULL;
-  g_autofree float *src = sc_image_to_float_rgb (rgb, error);
-  if (!src)
-    return NULL;
-  size_t npix = (size_t) p->width * (size_t) p->height;
-  float *img = sc_alloc_floats (npix * 3, error);
-  if (!img)
-    return NULL;
-  if (rgb->width == p->width && rgb->height == p->height)
-    memcpy (img, src, npix * 3 * sizeof (float));
-  else
-    resize_rgb (src, rgb->width, rgb->height, img, p->width, p->height);
-  for (size_t i = 0; i < npix * 3; i++)
-    img[i] = img[i] * 2.0f - 1.0f;
   size_t n = (size_t) (d->h * d->w * d->c);
   float *moments = sc_alloc_floats (2 * n, error);
   float *z0 = moments ? sc_alloc_floats (n, error) : NULL;
   float *eps = z0 ? sc_alloc_floats (n, error) : NULL;
-  gboolean ok = eps && sc_vae_encode (d->model->vae, d->be, img, 1, p->height, p->width, moments, error);
+  gboolean ok = eps && sc_vae_encode (d->model->vae, d->be, img, 1, d->h * 8, d->w * 8, moments, error);
   if (ok)
     {
       draw_noise_nhwc (&d->noise, eps, n);
@@ -228,13 +236,36 @@ encode_init_image (Denoiser *d, const ScImage *init, GError **error)
   return z0;
 }
 
+/* init image → resized to the output size → z0, as diffusers' img2img. */
+static float *
+encode_init_image (Denoiser *d, const ScImage *init, GError **error)
+{
+  const ScGenerateParams *p = d->p;
+  g_autoptr (ScImage) rgb = sc_image_to_rgb8 (init, error);
+  if (!rgb)
+    return NULL;
+  g_autofree float *src = sc_image_to_float_rgb (rgb, error);
+  if (!src)
+    return NULL;
+  size_t npix = (size_t) p->width * (size_t) p->height;
+  float *img = sc_alloc_floats (npix * 3, error);
+  if (!img)
+    return NULL;
+  if (rgb->width == p->width && rgb->height == p->height)
+    memcpy (img, src, npix * 3 * sizeof (float));
+  else
+    sc_pipeline_resize_rgb (src, rgb->width, rgb->height, img, p->width, p->height);
+  for (size_t i = 0; i < npix * 3; i++)
+    img[i] = img[i] * 2.0f - 1.0f;
+  return encode_pixels (d, img, error);
+}
+
 /* latent → RGB in [0, 1]: z / scale → VAE decoder → (x + 1) / 2, clamped (as diffusers' image processor). */
 static float *
 decode_latent (Denoiser *d, const float *x, GError **error)
 {
-  const ScGenerateParams *p = d->p;
   size_t n = (size_t) (d->h * d->w * d->c);
-  size_t npix = (size_t) p->width * (size_t) p->height;
+  size_t npix = (size_t) (d->h * 8 * d->w * 8);
   float *z = sc_alloc_floats (n, error);
   float *img = z ? sc_alloc_floats (npix * 3, error) : NULL;
   gboolean ok = FALSE;
@@ -260,13 +291,13 @@ decode_latent (Denoiser *d, const float *x, GError **error)
 /* ---- generate ----------------------------------------------------------------------------------------- */
 
 static gboolean
-check_params (ScModel *m, const ScGenerateParams *p, GError **error)
+check_params (ScModel *m, const ScGenerateParams *p, int width, int height, gboolean inpaint, GError **error)
 {
-  if (p->width < 8 || p->height < 8 || p->width % 8 || p->height % 8 || p->width > 4096 || p->height > 4096)
+  if (width < 8 || height < 8 || width % 8 || height % 8 || width > 4096 || height > 4096)
     {
       g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
                    "Image size %d×%d is not supported: width and height must be multiples of 8 between 8 and 4096",
-                   p->width, p->height);
+                   width, height);
       return FALSE;
     }
   if (p->steps < 1 || p->steps > 1000)
@@ -274,7 +305,7 @@ check_params (ScModel *m, const ScGenerateParams *p, GError **error)
       g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "Steps must be between 1 and 1000 (got %d)", p->steps);
       return FALSE;
     }
-  if (p->init_image && !(p->strength > 0.0 && p->strength <= 1.0))
+  if ((p->init_image || inpaint) && !(p->strength > 0.0 && p->strength <= 1.0))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "Strength must be in (0, 1] (got %g)", p->strength);
       return FALSE;
@@ -285,38 +316,146 @@ check_params (ScModel *m, const ScGenerateParams *p, GError **error)
                    "Generating needs the U-Net, the text encoder, the tokenizer and the VAE; %s lacks some", m->path);
       return FALSE;
     }
-  if (m->arch.unet.in_channels != m->arch.unet.out_channels)
+  int in = m->arch.unet.in_channels, out = m->arch.unet.out_channels;
+  if (in != out && !(inpaint && in == out + 5))
     {
       g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                   "This is an inpainting U-Net (%d input channels); text-to-image needs a 4-channel model",
-                   m->arch.unet.in_channels);
+                   in == out + 5 ? "This is an inpainting U-Net (%d input channels); it needs an init image and a mask"
+                                 : "U-Nets with %d input channels are not supported",
+                   in);
       return FALSE;
     }
   return TRUE;
 }
 
-gboolean
-sc_generate_float (ScModel *m, const ScBackend *be, const ScGenerateParams *p, ScGenerateProgressFunc progress,
-                   gpointer user, float **rgb_out, float **latent_out, GError **error)
+/* The inpainting loop: diffusers' StableDiffusionInpaintPipeline step for step. noise is the starting
+ * noise, kept for the blend; z0 may be NULL for 9-channel U-Nets at strength 1. */
+static gboolean
+sample_inpaint (ScSampler *s, Denoiser *d, const float *z0, const float *noise, const float *mask, float *x,
+                GError **error)
 {
-  if (!check_params (m, p, error))
+  size_t n = (size_t) (d->h * d->w * d->c);
+  int steps = sc_sampler_n_steps (s);
+  gboolean blend = d->in_c == d->c, ok = TRUE;
+  float *x_in = g_new (float, n), *out = g_new (float, n), *x0 = g_new (float, n);
+  float *step_noise = g_new (float, n), *known = g_new (float, n);
+  for (int i = 0; i < steps && ok; i++)
+    {
+      sc_sampler_scale_input (s, i, x, x_in);
+      ok = predict_guided (d, x_in, (float) sc_sampler_timestep (s, i), out, error);
+      if (!ok)
+        break;
+      gboolean need = sc_sampler_step_needs_noise (s, i);
+      if (need)
+        draw_noise_nhwc (&d->noise, step_noise, n);
+      ok = sc_sampler_step (s, i, out, x, x0, need ? step_noise : NULL, error);
+      if (ok && blend)
+        {
+          /* the known region, noised to the level the next step starts from (clean after the last) */
+          sc_sampler_add_noise (s, i + 1, z0, noise, known);
+          for (int64_t j = 0; j < d->h * d->w; j++)
+            for (int64_t c = 0; c < d->c; c++)
+              {
+                size_t k = (size_t) (j * d->c + c);
+                x[k] = (1.0f - mask[j]) * known[k] + mask[j] * x[k];
+              }
+        }
+      if (ok && !progress_cb (d, i, steps, x, x0))
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_CANCELLED, "sampling cancelled at step %d of %d", i + 1, steps);
+          ok = FALSE;
+        }
+    }
+  g_free (x_in);
+  g_free (out);
+  g_free (x0);
+  g_free (step_noise);
+  g_free (known);
+  return ok;
+}
+
+/* Everything but the 9-channel extras: encode the known image, noise, the masked image, then sample. */
+static gboolean
+run_inpaint (Denoiser *d, ScSampler *s, const ScInpaintJob *job, float *x, GError **error)
+{
+  const ScGenerateParams *p = d->p;
+  size_t n = (size_t) (d->h * d->w * d->c), npix = (size_t) job->width * (size_t) job->height;
+  gboolean nine = d->in_c != d->c, ok = FALSE;
+  float *z0 = NULL, *noise = NULL, *masked = NULL;
+  float *extra = NULL;
+  /* diffusers encodes the image only when it blends (4 channels) or starts from it (strength < 1) */
+  if (!nine || p->strength < 1.0)
+    {
+      float *img = sc_alloc_floats (npix * 3, error);
+      if (!img)
+        goto out;
+      for (size_t i = 0; i < npix * 3; i++)
+        img[i] = job->image[i] * 2.0f - 1.0f;
+      if (!(z0 = encode_pixels (d, img, error)))
+        goto out;
+    }
+  if (!(noise = sc_alloc_floats (n, error)))
+    goto out;
+  draw_noise_nhwc (&d->noise, noise, n);
+  sc_sampler_init_latent (s, p->strength < 1.0 ? z0 : NULL, noise, x);
+  if (nine)
+    {
+      /* masked image (cut pixels 0 in [−1, 1]) → latents; input = cat([x, mask, masked latents]) */
+      float *img = sc_alloc_floats (npix * 3, error);
+      if (!img)
+        goto out;
+      for (size_t i = 0; i < npix; i++)
+        for (int k = 0; k < 3; k++)
+          img[i * 3 + k] = job->hole[i] ? 0.0f : job->image[i * 3 + k] * 2.0f - 1.0f;
+      if (!(masked = encode_pixels (d, img, error)))
+        goto out;
+      int64_t ne = d->in_c - d->c;
+      if (!(extra = sc_alloc_floats ((size_t) (d->h * d->w * ne), error)))
+        goto out;
+      for (int64_t j = 0; j < d->h * d->w; j++)
+        {
+          extra[j * ne] = job->latent_mask[j];
+          memcpy (extra + j * ne + 1, masked + j * d->c, (size_t) d->c * sizeof (float));
+        }
+      d->extra = extra;
+    }
+  else
+    d->noise.rng.offset++; /* diffusers draws the masked image's posterior noise even when unused */
+  ok = sample_inpaint (s, d, z0, noise, job->latent_mask, x, error);
+out:
+  d->extra = NULL;
+  sc_free_floats (extra);
+  sc_free_floats (masked);
+  sc_free_floats (noise);
+  sc_free_floats (z0);
+  return ok;
+}
+
+static gboolean
+generate (ScModel *m, const ScBackend *be, const ScGenerateParams *p, const ScInpaintJob *job,
+          ScGenerateProgressFunc progress, gpointer user, float **rgb_out, float **latent_out, GError **error)
+{
+  int width = job ? job->width : p->width, height = job ? job->height : p->height;
+  if (!check_params (m, p, width, height, job != NULL, error))
     return FALSE;
   Denoiser d = {
-    .model = m, .be = be, .p = p, .h = p->height / 8, .w = p->width / 8, .c = m->arch.unet.out_channels,
-    .batch = p->cfg_scale == 1.0f ? 1 : 2, .progress = progress, .progress_user = user,
+    .model = m, .be = be, .p = p, .h = height / 8, .w = width / 8, .c = m->arch.unet.out_channels,
+    .in_c = m->arch.unet.in_channels, .batch = p->cfg_scale == 1.0f ? 1 : 2, .progress = progress,
+    .progress_user = user,
   };
   d.noise.h = d.h;
   d.noise.w = d.w;
   d.noise.c = d.c;
   sc_philox_init (&d.noise.rng, p->seed);
   size_t n = (size_t) (d.h * d.w * d.c);
+  size_t n_in = (size_t) (d.h * d.w * d.in_c);
   int64_t ctx = m->arch.text.width;
   gboolean ok = FALSE;
   float *z0 = NULL, *x = NULL, *rgb = NULL;
   ScSampler *sampler = NULL;
 
   d.context = sc_alloc_floats ((size_t) (2 * SC_CLIP_CONTEXT * ctx), error);
-  d.x_batch = d.context ? sc_alloc_floats (2 * n, error) : NULL;
+  d.x_batch = d.context ? sc_alloc_floats (2 * n_in, error) : NULL;
   d.out_batch = d.x_batch ? sc_alloc_floats (2 * n, error) : NULL;
   d.preview = d.out_batch ? sc_alloc_floats ((size_t) (d.h * d.w * 3), error) : NULL;
   x = d.preview ? sc_alloc_floats (n, error) : NULL;
@@ -328,7 +467,7 @@ sc_generate_float (ScModel *m, const ScBackend *be, const ScGenerateParams *p, S
     goto out;
   if (d.batch == 2 && !sc_encode_prompt (m, be, p->negative_prompt ? p->negative_prompt : "", d.context, error))
     goto out;
-  if (p->init_image && !(z0 = encode_init_image (&d, p->init_image, error)))
+  if (!job && p->init_image && !(z0 = encode_init_image (&d, p->init_image, error)))
     goto out;
 
   ScSchedule sched;
@@ -339,12 +478,27 @@ sc_generate_float (ScModel *m, const ScBackend *be, const ScGenerateParams *p, S
   cfg.spacing = p->spacing;
   cfg.steps = p->steps;
   cfg.eta = p->eta;
-  cfg.strength = p->init_image ? p->strength : 1.0;
+  cfg.strength = p->init_image || job ? p->strength : 1.0;
   if (!(sampler = sc_sampler_new (&sched, &cfg, n, error)))
     goto out;
-  ScSamplerCallbacks cb = { .predict = predict_guided, .noise = noise_cb, .progress = progress_cb, .user = &d };
-  if (!sc_sampler_run (sampler, &cb, z0, x, error))
-    goto out;
+  if (job && sc_sampler_n_steps (sampler) < 1)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
+                   "Strength %g leaves no steps to run out of %d; raise the strength or the steps", p->strength,
+                   p->steps);
+      goto out;
+    }
+  if (job)
+    {
+      if (!run_inpaint (&d, sampler, job, x, error))
+        goto out;
+    }
+  else
+    {
+      ScSamplerCallbacks cb = { .predict = predict_guided, .noise = noise_cb, .progress = progress_cb, .user = &d };
+      if (!sc_sampler_run (sampler, &cb, z0, x, error))
+        goto out;
+    }
   if (rgb_out && !(rgb = decode_latent (&d, x, error)))
     goto out;
   ok = TRUE;
@@ -364,10 +518,35 @@ out:
   return ok;
 }
 
+gboolean
+sc_pipeline_run_inpaint (ScModel *m, const ScBackend *be, const ScGenerateParams *p, const ScInpaintJob *job,
+                         ScGenerateProgressFunc progress, gpointer user, float **rgb, float **latent,
+                         GError **error)
+{
+  return generate (m, be, p, job, progress, user, rgb, latent, error);
+}
+
+gboolean
+sc_generate_float (ScModel *m, const ScBackend *be, const ScGenerateParams *p, ScGenerateProgressFunc progress,
+                   gpointer user, float **rgb_out, float **latent_out, GError **error)
+{
+  if (sc_generate_params_is_inpaint (p))
+    {
+      ScInpaintCanvas *canvas = NULL;
+      gboolean ok = sc_inpaint_float (m, be, p, progress, user, &canvas, rgb_out, latent_out, error);
+      if (canvas)
+        sc_inpaint_canvas_free (canvas);
+      return ok;
+    }
+  return generate (m, be, p, NULL, progress, user, rgb_out, latent_out, error);
+}
+
 ScImage *
 sc_generate (ScModel *m, const ScBackend *be, const ScGenerateParams *p, ScGenerateProgressFunc progress,
              gpointer user, GError **error)
 {
+  if (sc_generate_params_is_inpaint (p))
+    return sc_inpaint (m, be, p, progress, user, error);
   float *rgb = NULL;
   if (!sc_generate_float (m, be, p, progress, user, &rgb, NULL, error))
     return NULL;
@@ -401,6 +580,15 @@ sc_generate_params_to_a1111 (const ScGenerateParams *p, const ScModel *m)
     g_string_append_printf (s, ", Denoising strength: %g", p->strength);
   if (p->guidance_rescale > 0)
     g_string_append_printf (s, ", CFG Rescale: %g", p->guidance_rescale);
+  if (sc_generate_params_is_inpaint (p))
+    {
+      g_string_append_printf (s, ", Mask grow: %d, Mask blur: %d", p->mask_grow, p->mask_feather);
+      if (p->color_match)
+        g_string_append (s, ", Color match: True");
+      if (p->outpaint[0] > 0 || p->outpaint[1] > 0 || p->outpaint[2] > 0 || p->outpaint[3] > 0)
+        g_string_append_printf (s, ", Outpaint: %d,%d,%d,%d", p->outpaint[0], p->outpaint[1], p->outpaint[2],
+                                p->outpaint[3]);
+    }
   if (p->sampler == SC_SAMPLER_DDIM && p->eta > 0)
     g_string_append_printf (s, ", Eta: %g", p->eta);
   g_string_append (s, ", RNG: Philox, Version: SCEdit Studio");
@@ -442,6 +630,22 @@ sc_generate_params_to_json (const ScGenerateParams *p, const ScModel *m)
     {
       json_builder_set_member_name (b, "strength");
       json_builder_add_double_value (b, p->strength);
+    }
+  if (sc_generate_params_is_inpaint (p))
+    {
+      json_builder_set_member_name (b, "mask_grow");
+      json_builder_add_int_value (b, p->mask_grow);
+      json_builder_set_member_name (b, "mask_feather");
+      json_builder_add_int_value (b, p->mask_feather);
+      json_builder_set_member_name (b, "mask_nearest");
+      json_builder_add_boolean_value (b, p->mask_nearest);
+      json_builder_set_member_name (b, "color_match");
+      json_builder_add_boolean_value (b, p->color_match);
+      json_builder_set_member_name (b, "outpaint");
+      json_builder_begin_array (b);
+      for (int i = 0; i < 4; i++)
+        json_builder_add_int_value (b, p->outpaint[i]);
+      json_builder_end_array (b);
     }
   json_builder_set_member_name (b, "model");
   json_builder_add_string_value (b, name);

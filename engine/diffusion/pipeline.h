@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 typedef struct {
   const char *prompt;
   const char *negative_prompt; /* NULL or "" = empty prompt */
-  int width, height;           /* pixels; multiples of 8 */
+  int width, height;           /* pixels; multiples of 8 (inpainting: ignored, see diffusion/inpaint.h) */
   int steps;
   float cfg_scale;             /* 1 disables the unconditional pass */
   float guidance_rescale;      /* 0 = off */
@@ -22,12 +22,21 @@ typedef struct {
   ScSpacing spacing;
   double eta;                  /* DDIM */
   uint64_t seed;
-  const ScImage *init_image;   /* img2img when non-NULL */
-  double strength;             /* img2img strength in (0, 1] */
+  const ScImage *init_image;   /* img2img when non-NULL; the image to inpaint / extend */
+  double strength;             /* img2img strength in (0, 1]; inpainting: of the masked area (1 = default) */
+  /* Inpainting and outpainting (diffusion/inpaint.h), on when mask is set or a margin is > 0: */
+  const ScImage *mask;         /* white = repaint; resized (nearest) to init_image when sizes differ */
+  int mask_grow;               /* pixels the repaint region grows by (outpainting: the overlap); default 4 */
+  int mask_feather;            /* pixels of the soft composite band outside it; default 8 */
+  gboolean mask_nearest;       /* latent mask as diffusers (nearest pixel) instead of every touched block */
+  gboolean color_match;        /* match mean/std of the repainted area to its surroundings */
+  int outpaint[4];             /* pixels to add: left, top, right, bottom */
   GCancellable *cancellable;   /* checked between U-Net blocks; NULL: never */
 } ScGenerateParams;
 
 void sc_generate_params_init (ScGenerateParams *p);
+/* Whether p asks for inpainting or outpainting (a mask or a margin). */
+gboolean sc_generate_params_is_inpaint (const ScGenerateParams *p);
 
 /* Called after every step with the predicted clean latent's cheap RGB preview ([h, w, 3] in [0,1], h×w the
  * latent size) — return FALSE to cancel. */
@@ -38,7 +47,8 @@ ScImage *sc_generate (ScModel *model, const ScBackend *be, const ScGenerateParam
                       ScGenerateProgressFunc progress, gpointer user, GError **error);
 
 /* The same, stopping before 8-bit quantisation: rgb [H, W, 3] floats in [0, 1] (clamped) and the final
- * latent [h, w, 4] (NHWC, diffusion space) — for reference comparisons. Either output may be NULL. */
+ * latent [h, w, 4] (NHWC, diffusion space) — for reference comparisons. Either output may be NULL.
+ * Inpainting: the decoded canvas before the composite (see sc_inpaint_float; H, W = the canvas). */
 gboolean sc_generate_float (ScModel *model, const ScBackend *be, const ScGenerateParams *p,
                             ScGenerateProgressFunc progress, gpointer user, float **rgb, float **latent,
                             GError **error);
