@@ -53,8 +53,13 @@ struct ScBackend {
   void (*linear) (const float *x, const float *w, const float *bias, float *y,
                   int64_t M, int64_t K, int64_t N);
 
-  /* y[B, Ho, Wo, Cout] = conv(x[B, H, W, Cin], w[KH, KW, Cin, Cout]) + bias[Cout] (bias may be NULL). */
+  /* y[B, Ho, Wo, Cout] = conv(x[B, H, W, Cin], w[KH, KW, Cin, Cout]) + bias[Cout] (bias may be NULL).
+   * A backend may repack w in place into its own layout of the same size and keep it so between calls
+   * (saves a second copy of every conv weight); code that reads or changes a conv weight buffer after
+   * it went through conv2d calls conv2d_weights_hwio first. */
   void (*conv2d) (const ScConv2dDesc *d, const float *x, const float *w, const float *bias, float *y);
+  /* Puts a weight buffer repacked by conv2d back in [KH, KW, Cin, Cout] order (no-op when it is). */
+  void (*conv2d_weights_hwio) (float *w, int64_t kh, int64_t kw, int64_t in_c, int64_t out_c);
 
   /* GroupNorm over x[B, HW, C] with `groups` groups of C/groups channels; statistics in f32 (two-pass or
    * Welford); y = (x - mean) / sqrt(var + eps) * gamma[c] + beta[c]; then SiLU if `silu`. y may alias x. */

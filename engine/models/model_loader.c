@@ -1,5 +1,6 @@
 #include "models/model_loader.h"
 #include "core/error.h"
+#include "io/torch_file.h"
 #include "models/name_map.h"
 #include "sc-config.h"
 
@@ -49,19 +50,71 @@ first_existing (const char *dir, const char *const *leaves)
   return NULL;
 }
 
+/* A weight file of either kind: safetensors, or a torch.save archive (.ckpt/.pt/.pth/.bin, read by the
+ * restricted unpickler; the legacy pre-zip format gets a clear refusal from it). */
+typedef struct {
+  ScSafetensors *st;
+  ScTorchFile *tf;
+} AnyFile;
+
 static gboolean
-refuse_pickle_only (const char *dir, const char *component, GError **error)
+is_torch_path (const char *path)
 {
-  static const char *const bins[] = { "diffusion_pytorch_model.bin", "pytorch_model.bin", "model.bin", NULL };
-  g_autofree char *bin = first_existing (dir, bins);
-  if (bin)
-    {
-      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                   "The %s weights are a PyTorch pickle (%s); this version reads .safetensors only — "
-                   "download the .safetensors variant of this model", component, bin);
-      return FALSE;
-    }
+  return g_str_has_suffix (path, ".ckpt") || g_str_has_suffix (path, ".pt") || g_str_has_suffix (path, ".pth") ||
+         g_str_has_suffix (path, ".bin") || sc_torch_file_sniff (path);
+}
+
+static gboolean
+any_open (AnyFile *f, const char *path, GError **error)
+{
+  f->st = NULL;
+  f->tf = NULL;
+  if (!is_torch_path (path))
+    return (f->st = sc_safetensors_open (path, error)) != NULL;
+  if (!(f->tf = sc_torch_file_open (path, error)))
+    return FALSE;
+  sc_torch_file_unwrap (f->tf, "state_dict");
   return TRUE;
+}
+
+static void
+any_close (AnyFile *f)
+{
+  g_clear_pointer (&f->st, sc_safetensors_close);
+  g_clear_pointer (&f->tf, sc_torch_file_close);
+}
+
+static size_t
+any_count (const AnyFile *f)
+{
+  return f->st ? sc_safetensors_count (f->st) : sc_torch_file_count (f->tf);
+}
+
+static const ScStEntry *
+any_get (const AnyFile *f, size_t i)
+{
+  return f->st ? sc_safetensors_get (f->st, i) : sc_torch_file_get (f->tf, i);
+}
+
+static const ScStEntry *
+any_find (const AnyFile *f, const char *name)
+{
+  return f->st ? sc_safetensors_find (f->st, name) : sc_torch_file_find (f->tf, name);
+}
+
+static gboolean
+add_weights (ScModel *m, const char *path, ScNameMapFunc map, gpointer map_data, const char *prefix, GError **error)
+{
+  return is_torch_path (path) ? sc_weight_source_add_torch_file (m->weights, path, map, map_data, prefix, error)
+                              : sc_weight_source_add_file (m->weights, path, map, map_data, prefix, error);
+}
+
+/* Full LDM training checkpoints carry an EMA copy of the U-Net ("model_ema.*"); the live weights are used. */
+static char *
+skip_model_ema (const char *name, gpointer user_data)
+{
+  (void) user_data;
+  return g_str_has_prefix (name, "model_ema.") ? NULL : g_strdup (name);
 }
 
 static gboolean add_single_file (ScModel *m, const char *path, GError **error);
@@ -69,47 +122,42 @@ static gboolean add_single_file (ScModel *m, const char *path, GError **error);
 static gboolean
 add_diffusers_folder (ScModel *m, const char *dir, GError **error)
 {
+  /* .safetensors first; the PyTorch pickles of older repositories only when there is none. */
   static const char *const unet_files[] = { "diffusion_pytorch_model.safetensors",
-                                            "diffusion_pytorch_model.fp16.safetensors", NULL };
-  static const char *const text_files[] = { "model.safetensors", "model.fp16.safetensors", NULL };
+                                            "diffusion_pytorch_model.fp16.safetensors", "diffusion_pytorch_model.bin",
+                                            "diffusion_pytorch_model.fp16.bin", NULL };
+  static const char *const text_files[] = { "model.safetensors", "model.fp16.safetensors", "pytorch_model.bin",
+                                            "pytorch_model.fp16.bin", NULL };
   g_autofree char *unet_dir = g_build_filename (dir, "unet", NULL);
   g_autofree char *vae_dir = g_build_filename (dir, "vae", NULL);
   g_autofree char *text_dir = g_build_filename (dir, "text_encoder", NULL);
 
   g_autofree char *unet = first_existing (unet_dir, unet_files);
-  if (!unet && g_file_test (unet_dir, G_FILE_TEST_IS_DIR) && !refuse_pickle_only (unet_dir, "U-Net", error))
-    return FALSE;
-  if (unet && !sc_weight_source_add_file (m->weights, unet, sc_name_map_diffusers_unet_to_ldm, map_cfg_unet (), NULL,
-                                          error))
+  if (unet && !add_weights (m, unet, sc_name_map_diffusers_unet_to_ldm, map_cfg_unet (), NULL, error))
     return FALSE;
   g_autofree char *vae = first_existing (vae_dir, unet_files);
-  if (!vae && g_file_test (vae_dir, G_FILE_TEST_IS_DIR) && !refuse_pickle_only (vae_dir, "VAE", error))
-    return FALSE;
-  if (vae && !sc_weight_source_add_file (m->weights, vae, sc_name_map_diffusers_vae_to_ldm, map_cfg_vae (), NULL,
-                                         error))
+  if (vae && !add_weights (m, vae, sc_name_map_diffusers_vae_to_ldm, map_cfg_vae (), NULL, error))
     return FALSE;
   g_autofree char *text = first_existing (text_dir, text_files);
-  if (!text && g_file_test (text_dir, G_FILE_TEST_IS_DIR) && !refuse_pickle_only (text_dir, "text encoder", error))
-    return FALSE;
   if (text)
     {
       /* The text tower's width tells SD1 (OpenAI CLIP, names kept) from SD2 (OpenCLIP names). */
       g_autoptr (GError) local = NULL;
-      ScSafetensors *st = sc_safetensors_open (text, error);
-      if (!st)
+      AnyFile f;
+      if (!any_open (&f, text, error))
         return FALSE;
-      const ScStEntry *e = sc_safetensors_find (st, "text_model.embeddings.token_embedding.weight");
+      const ScStEntry *e = any_find (&f, "text_model.embeddings.token_embedding.weight");
       gboolean openclip = e && e->ndim == 2 && (e->shape[1] == 1024 || e->shape[1] == 64);
-      sc_safetensors_close (st);
-      if (!sc_weight_source_add_file (m->weights, text, sc_name_map_hf_clip_to_ldm, map_cfg_text (openclip), NULL,
-                                      error))
+      any_close (&f);
+      if (!add_weights (m, text, sc_name_map_hf_clip_to_ldm, map_cfg_text (openclip), NULL, error))
         return FALSE;
     }
   if (!unet && !vae && !text)
     {
       /* A component folder of a diffusers model (its unet/, vae/ or text_encoder/ itself). */
       static const char *const any[] = { "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors",
-                                         "model.safetensors", "model.fp16.safetensors", NULL };
+                                         "model.safetensors", "model.fp16.safetensors",
+                                         "diffusion_pytorch_model.bin", "pytorch_model.bin", NULL };
       g_autofree char *single = first_existing (dir, any);
       if (single)
         return add_single_file (m, single, error);
@@ -125,23 +173,27 @@ add_diffusers_folder (ScModel *m, const char *dir, GError **error)
 static gboolean
 add_single_file (ScModel *m, const char *path, GError **error)
 {
-  ScSafetensors *st = sc_safetensors_open (path, error);
-  if (!st)
+  AnyFile f;
+  if (!any_open (&f, path, error))
     return FALSE;
   gboolean ldm = FALSE;
-  for (size_t i = 0; i < sc_safetensors_count (st) && !ldm; i++)
+  for (size_t i = 0; i < any_count (&f) && !ldm; i++)
     {
-      const char *n = sc_safetensors_get (st, i)->name;
+      const char *n = any_get (&f, i)->name;
       ldm = g_str_has_prefix (n, SC_LDM_UNET_PREFIX) || g_str_has_prefix (n, SC_LDM_VAE_PREFIX) ||
             g_str_has_prefix (n, "cond_stage_model.");
     }
-#define HAS(name) (sc_safetensors_find (st, name) != NULL)
+#define HAS(name) (any_find (&f, name) != NULL)
   ScNameMapFunc map = NULL;
   gpointer map_data = NULL;
   const char *prefix = NULL;
   gboolean known = TRUE;
   if (ldm)
-    m->layout = SC_MODEL_LAYOUT_LDM_FILE;
+    {
+      m->layout = SC_MODEL_LAYOUT_LDM_FILE;
+      if (f.tf)
+        map = skip_model_ema;
+    }
   else if (HAS ("input_blocks.0.0.weight"))
     prefix = SC_LDM_UNET_PREFIX;
   else if (HAS ("conv_in.weight") && HAS ("down_blocks.0.resnets.0.conv1.weight"))
@@ -152,7 +204,7 @@ add_single_file (ScModel *m, const char *path, GError **error)
     map = sc_name_map_diffusers_vae_to_ldm, map_data = map_cfg_vae ();
   else if (HAS ("text_model.embeddings.token_embedding.weight"))
     {
-      const ScStEntry *e = sc_safetensors_find (st, "text_model.embeddings.token_embedding.weight");
+      const ScStEntry *e = any_find (&f, "text_model.embeddings.token_embedding.weight");
       gboolean openclip = e->ndim == 2 && (e->shape[1] == 1024 || e->shape[1] == 64);
       map = sc_name_map_hf_clip_to_ldm, map_data = map_cfg_text (openclip);
     }
@@ -163,17 +215,17 @@ add_single_file (ScModel *m, const char *path, GError **error)
 #undef HAS
   if (!known)
     {
-      const char *first = sc_safetensors_count (st) ? sc_safetensors_get (st, 0)->name : "(none)";
+      const char *first = any_count (&f) ? any_get (&f, 0)->name : "(none)";
       g_set_error (error, SC_ERROR, SC_ERROR_WRONG_MODEL,
                    "%s does not look like a Stable Diffusion model or component (it has %zu tensors; the first is “%s”)",
-                   path, sc_safetensors_count (st), first);
-      sc_safetensors_close (st);
+                   path, any_count (&f), first);
+      any_close (&f);
       return FALSE;
     }
-  sc_safetensors_close (st);
+  any_close (&f);
   if (!ldm)
     m->layout = SC_MODEL_LAYOUT_COMPONENT_FILE;
-  return sc_weight_source_add_file (m->weights, path, map, map_data, prefix, error);
+  return add_weights (m, path, map, map_data, prefix, error);
 }
 
 /* ---- detection ----------------------------------------------------------------------------------- */
@@ -363,14 +415,6 @@ sc_model_probe (const char *path, const ScModelOptions *options, GError **error)
     }
   else if (g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      if (g_str_has_suffix (path, ".ckpt") || g_str_has_suffix (path, ".pt") || g_str_has_suffix (path, ".pth") ||
-          g_str_has_suffix (path, ".bin"))
-        {
-          g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                       "%s is a PyTorch pickle checkpoint; this version reads .safetensors only — "
-                       "download the .safetensors variant of this model", path);
-          return NULL;
-        }
       if (!add_single_file (m, path, error))
         return NULL;
     }

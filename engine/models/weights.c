@@ -1,5 +1,6 @@
 #include "models/weights.h"
 #include "core/error.h"
+#include "io/torch_file.h"
 
 #include <math.h>
 #include <string.h>
@@ -7,7 +8,8 @@
 /* One tensor as a file stores it, possibly one slice ("NAME#k") of a canonical tensor that the file
  * splits in parts along dim 0 (diffusers' q/k/v of OpenCLIP's packed in_proj). */
 typedef struct {
-  ScSafetensors *st;
+  ScSafetensors *st;   /* NULL for a torch file */
+  const char *path;    /* owned by the file */
   const ScStEntry *entry;
 } IndexEntry;
 
@@ -18,6 +20,7 @@ struct ScWeightSource {
   GPtrArray *records;      /* ScWeightRecord*, request order */
   GHashTable *requested;   /* name → TRUE: every tensor is requested once */
   GPtrArray *files;        /* ScSafetensors* */
+  GPtrArray *torch_files;  /* ScTorchFile* */
   GHashTable *index;       /* canonical name (or "name#k") → IndexEntry* */
 };
 
@@ -37,6 +40,7 @@ source_new (void)
   src->records = g_ptr_array_new_with_free_func (record_free);
   src->requested = g_hash_table_new (g_str_hash, g_str_equal);
   src->files = g_ptr_array_new_with_free_func ((GDestroyNotify) sc_safetensors_close);
+  src->torch_files = g_ptr_array_new_with_free_func ((GDestroyNotify) sc_torch_file_close);
   src->index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return src;
 }
@@ -65,6 +69,7 @@ sc_weight_source_free (ScWeightSource *src)
   g_ptr_array_unref (src->records);
   g_hash_table_destroy (src->index);
   g_ptr_array_unref (src->files);
+  g_ptr_array_unref (src->torch_files);
   g_free (src);
 }
 
@@ -80,6 +85,27 @@ sc_weight_source_records (ScWeightSource *src)
   return src->records;
 }
 
+static void
+index_entry (ScWeightSource *src, ScSafetensors *st, const char *path, const ScStEntry *e, ScNameMapFunc map,
+             gpointer map_data, const char *prefix)
+{
+  char *mapped = map ? map (e->name, map_data) : g_strdup (e->name);
+  if (!mapped)
+    return;
+  char *canonical = prefix ? g_strconcat (prefix, mapped, NULL) : g_strdup (mapped);
+  g_free (mapped);
+  if (g_hash_table_contains (src->index, canonical))
+    {
+      g_free (canonical);
+      return;
+    }
+  IndexEntry *ie = g_new (IndexEntry, 1);
+  ie->st = st;
+  ie->path = path;
+  ie->entry = e;
+  g_hash_table_insert (src->index, canonical, ie);
+}
+
 gboolean
 sc_weight_source_add_file (ScWeightSource *src, const char *path, ScNameMapFunc map, gpointer map_data,
                            const char *prefix, GError **error)
@@ -91,24 +117,31 @@ sc_weight_source_add_file (ScWeightSource *src, const char *path, ScNameMapFunc 
   g_ptr_array_add (src->files, st);
   size_t n = sc_safetensors_count (st);
   for (size_t i = 0; i < n; i++)
-    {
-      const ScStEntry *e = sc_safetensors_get (st, i);
-      char *mapped = map ? map (e->name, map_data) : g_strdup (e->name);
-      if (!mapped)
-        continue;
-      char *canonical = prefix ? g_strconcat (prefix, mapped, NULL) : g_strdup (mapped);
-      g_free (mapped);
-      if (g_hash_table_contains (src->index, canonical))
-        {
-          g_free (canonical);
-          continue;
-        }
-      IndexEntry *ie = g_new (IndexEntry, 1);
-      ie->st = st;
-      ie->entry = e;
-      g_hash_table_insert (src->index, canonical, ie);
-    }
+    index_entry (src, st, sc_safetensors_path (st), sc_safetensors_get (st, i), map, map_data, prefix);
   return TRUE;
+}
+
+gboolean
+sc_weight_source_add_torch_file (ScWeightSource *src, const char *path, ScNameMapFunc map, gpointer map_data,
+                                 const char *prefix, GError **error)
+{
+  g_return_val_if_fail (!src->is_random, FALSE);
+  ScTorchFile *tf = sc_torch_file_open (path, error);
+  if (!tf)
+    return FALSE;
+  g_ptr_array_add (src->torch_files, tf);
+  sc_torch_file_unwrap (tf, "state_dict");
+  size_t n = sc_torch_file_count (tf);
+  for (size_t i = 0; i < n; i++)
+    index_entry (src, NULL, sc_torch_file_path (tf), sc_torch_file_get (tf, i), map, map_data, prefix);
+  return TRUE;
+}
+
+/* g_ptr_array_sort hands the comparator pointers to the elements, not the strings. */
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
 GPtrArray *
@@ -120,7 +153,7 @@ sc_weight_source_names (ScWeightSource *src)
   g_hash_table_iter_init (&it, src->index);
   while (g_hash_table_iter_next (&it, &key, NULL))
     g_ptr_array_add (names, g_strdup (key));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   return names;
 }
 
@@ -300,7 +333,7 @@ load_from_files (ScWeightSource *src, const char *name, int ndim, const int64_t 
         {
           g_autofree char *got = sc_tensor_shape_string (e->ndim, e->shape);
           g_set_error (error, SC_ERROR, SC_ERROR_SHAPE, "Tensor “%s” in %s has shape %s, expected %s", name,
-                       sc_safetensors_path (ie->st), got, want);
+                       ie->path, got, want);
           return FALSE;
         }
       if (!sc_st_entry_to_f32 (e, out, error))
@@ -308,7 +341,8 @@ load_from_files (ScWeightSource *src, const char *name, int ndim, const int64_t 
           g_prefix_error (error, "Tensor “%s”: ", name);
           return FALSE;
         }
-      sc_safetensors_release (ie->st, e);
+      if (ie->st)
+        sc_safetensors_release (ie->st, e);
       return TRUE;
     }
 
@@ -347,7 +381,8 @@ load_from_files (ScWeightSource *src, const char *name, int ndim, const int64_t 
     {
       if (!sc_st_entry_to_f32 (parts[i]->entry, dst, error))
         return FALSE;
-      sc_safetensors_release (parts[i]->st, parts[i]->entry);
+      if (parts[i]->st)
+        sc_safetensors_release (parts[i]->st, parts[i]->entry);
       dst += parts[i]->entry->shape[0] * row_numel;
     }
   return TRUE;

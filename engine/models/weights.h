@@ -3,7 +3,7 @@
  * "model.diffusion_model.input_blocks.0.0.weight"), whatever the files call them.
  *
  * Two kinds of source:
- *  - a file store: safetensors files (and later torch zips), each with a name map into canonical names;
+ *  - a file store: safetensors files and torch.save archives, each with a name map into canonical names;
  *  - a random source: deterministic random weights for `scedit make-model`, which also records every
  *    request, so building a model once with it enumerates the model's exact parameter list. */
 #pragma once
@@ -43,6 +43,10 @@ ScWeightSource *sc_weight_source_new_files (void);
  * prepended (NULL: none). Later files do not override earlier ones. */
 gboolean sc_weight_source_add_file (ScWeightSource *src, const char *path, ScNameMapFunc map,
                                     gpointer map_data, const char *prefix, GError **error);
+/* The same for a torch.save archive (.ckpt/.pt/.pth/.bin); a top-level "state_dict" level is unwrapped
+ * first, and non-tensor values are ignored. */
+gboolean sc_weight_source_add_torch_file (ScWeightSource *src, const char *path, ScNameMapFunc map,
+                                          gpointer map_data, const char *prefix, GError **error);
 /* Number of tensors available / names (canonical). */
 GPtrArray *sc_weight_source_names (ScWeightSource *src);
 /* The dtype the file stores NAME in (to report "f16 checkpoint"). */

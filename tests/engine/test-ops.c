@@ -253,6 +253,50 @@ test_conv2d (void)
       check_conv (names[i], impl);
 }
 
+/* The oneDNN path may repack a weight buffer in place (at U-Net widths the blocked layout has the same
+ * size): the same buffer must give the same results through either implementation in any order, and
+ * conv2d_weights_hwio must give back the exact HWIO values. The reference is im2col on a separate copy. */
+static void
+test_conv2d_repack (void)
+{
+  static const int order[] = { 2, 1, 2, 0, 1, 2 };
+  ScConv2dDesc d = { .batch = 2, .in_h = 9, .in_w = 10, .in_c = 64, .out_c = 96, .kernel_h = 3, .kernel_w = 3,
+                     .stride = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1 };
+  sc_conv2d_desc_init (&d);
+  size_t nx = (size_t) (d.batch * d.in_h * d.in_w * d.in_c), nw = (size_t) (9 * d.in_c * d.out_c);
+  size_t n = (size_t) (d.batch * d.out_h * d.out_w * d.out_c);
+  float *x = sc_alloc_floats (nx, NULL), *w = sc_alloc_floats (nw, NULL), *bias = sc_alloc_floats (96, NULL);
+  for (size_t i = 0; i < nx; i++)
+    x[i] = sinf ((float) i * 0.37f);
+  for (size_t i = 0; i < nw; i++)
+    w[i] = 0.05f * cosf ((float) i * 0.11f);
+  for (int i = 0; i < 96; i++)
+    bias[i] = 0.01f * (float) i;
+  float *w0 = g_memdup2 (w, sizeof (float) * nw);
+  float *ref = sc_alloc_floats (n, NULL), *y = sc_alloc_floats (n, NULL);
+  sc_cpu_conv2d_set_impl (1);
+  be->conv2d (&d, x, w0, bias, ref);
+  gboolean repacked = FALSE;
+  for (size_t k = 0; k < G_N_ELEMENTS (order); k++)
+    {
+      g_autofree char *what = g_strdup_printf ("repacked weights (impl %d, call %zu)", order[k], k);
+      sc_cpu_conv2d_set_impl (order[k]);
+      be->conv2d (&d, x, w, bias, y);
+      assert_close (what, y, ref, (int64_t) n, 1e-4, 1e-4);
+      repacked |= memcmp (w, w0, sizeof (float) * nw) != 0;
+    }
+  sc_cpu_conv2d_set_impl (0);
+  g_test_message ("weights repacked in place: %s", repacked ? "yes" : "no");
+  be->conv2d_weights_hwio (w, 3, 3, d.in_c, d.out_c);
+  g_assert_cmpmem (w, sizeof (float) * nw, w0, sizeof (float) * nw);
+  g_free (w0);
+  sc_free_floats (x);
+  sc_free_floats (w);
+  sc_free_floats (bias);
+  sc_free_floats (ref);
+  sc_free_floats (y);
+}
+
 /* ---- norms ---- */
 
 typedef struct {
@@ -603,6 +647,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/gemm", test_gemm);
   g_test_add_func ("/ops/linear", test_linear);
   g_test_add_func ("/ops/conv2d", test_conv2d);
+  g_test_add_func ("/ops/conv2d-repack", test_conv2d_repack);
   g_test_add_func ("/ops/group-norm", test_group_norm);
   g_test_add_func ("/ops/layer-norm", test_layer_norm);
   g_test_add_func ("/ops/attention", test_attention);

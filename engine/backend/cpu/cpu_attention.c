@@ -98,7 +98,10 @@ sc_cpu_attention (const float *q, const float *k, const float *v, float *out,
   int64_t units = B * heads * qtiles;
   int saved;
   sc_cpu_blas_serial_begin (&saved);
-#pragma omp parallel if (units > 1)
+  /* Two products of Nq × Nk × d per head. */
+  gboolean par = units > 1 && 2.0 * (double) (B * heads) * (double) Nq * (double) Nk * (double) d
+                                  >= SC_CPU_MIN_PARALLEL_MACS;
+#pragma omp parallel if (par)
   {
     float *S = sc_alloc_floats ((size_t) (TQ * TK), NULL);
     float *acc = sc_alloc_floats ((size_t) (TQ * d), NULL);

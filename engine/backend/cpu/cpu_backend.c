@@ -33,6 +33,7 @@ static const ScBackend cpu_backend = {
   .gemm = sc_cpu_gemm,
   .linear = sc_cpu_linear,
   .conv2d = sc_cpu_conv2d,
+  .conv2d_weights_hwio = sc_cpu_conv2d_weights_hwio,
   .group_norm = sc_cpu_group_norm,
   .layer_norm = sc_cpu_layer_norm,
   .attention = sc_cpu_attention,

@@ -79,7 +79,8 @@ sc_cpu_conv2d_gemm (const ScConv2dDesc *d, const float *x, const float *w, const
   int64_t tiles = d->batch * tiles_per_image;
   int saved;
   sc_cpu_blas_serial_begin (&saved);
-#pragma omp parallel if (tiles > 1)
+  gboolean par = tiles > 1 && (double) (d->batch * P) * (double) K * (double) Cout >= SC_CPU_MIN_PARALLEL_MACS;
+#pragma omp parallel if (par)
   {
     float *col = sc_alloc_floats ((size_t) (CONV_TILE * K), NULL);
 #pragma omp for schedule(dynamic, 1)
@@ -106,6 +107,8 @@ sc_cpu_conv2d (const ScConv2dDesc *d, const float *x, const float *w, const floa
     return;
   if (conv_impl != 1 && sc_cpu_conv2d_dnnl (d, x, w, bias, y))
     return;
+  /* The weights may be in oneDNN's layout from an earlier call. */
+  sc_cpu_conv2d_weights_hwio ((float *) w, d->kernel_h, d->kernel_w, d->in_c, d->out_c);
   sc_cpu_conv2d_gemm (d, x, w, bias, y);
 }
 

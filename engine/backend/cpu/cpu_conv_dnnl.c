@@ -1,16 +1,23 @@
 /* conv2d through oneDNN: one primitive per shape, created once and cached (creating primitives is far
  * slower than running small ones). Activations stay NHWC; the weights go to the blocked format oneDNN
- * prefers, reordered once per weight tensor and cached by pointer (with a fingerprint of sampled values,
- * so freed-and-reused memory holding other weights is not mistaken for the old tensor). */
+ * prefers, reordered once per weight tensor and remembered by pointer (with a fingerprint of sampled
+ * values, so freed-and-reused memory holding other weights is not mistaken for the old tensor).
+ *
+ * When the blocked layout is the same size as HWIO (every channel count a multiple of the block), the
+ * reordered weights are written back over the caller's buffer: a second copy of every conv weight would
+ * add 2.2 GB to an SD 1.5 U-Net. The buffer then stays blocked until sc_cpu_conv2d_weights_hwio puts it
+ * back (the im2col path does so itself). Other shapes keep a separate cached copy. */
 #include "backend/cpu/cpu_kernels.h"
 #include "sc-config.h"
 
 #if SC_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 
 typedef struct {
   int64_t batch, in_h, in_w, in_c, out_c;
   int kh, kw, stride, pt, pl, pb, pr, has_bias;
+  int nthr; /* oneDNN sizes its work split by the OpenMP team size when the primitive is created */
 } ConvKey;
 
 typedef struct {
@@ -19,11 +26,12 @@ typedef struct {
 } ConvPrim;
 
 typedef struct {
-  const float *w;     /* the caller's HWIO weights */
-  uint64_t fingerprint;
+  const float *w;     /* the caller's weights */
+  uint64_t fingerprint; /* of the values now at w */
   dnnl_memory_desc_t md; /* layout of `data` */
-  float *data;
+  float *data;        /* a cached copy, or w itself when in_place */
   size_t bytes;
+  gboolean in_place;  /* w holds the weights in layout md (no copy) */
 } WeightEntry;
 
 static GMutex lock;
@@ -65,8 +73,16 @@ static void
 weight_free (gpointer p)
 {
   WeightEntry *e = p;
-  sc_free_floats (e->data);
+  if (!e->in_place)
+    sc_free_floats (e->data);
   g_free (e);
+}
+
+/* Only copies are dropped from the cache: an in-place entry is the one record of w's layout. */
+static gboolean
+is_copy (gpointer key, gpointer value, gpointer user)
+{
+  return !((WeightEntry *) value)->in_place;
 }
 
 static gboolean
@@ -87,10 +103,10 @@ ensure_engine (void)
 }
 
 static ConvPrim *
-get_prim (const ScConv2dDesc *d, gboolean has_bias)
+get_prim (const ScConv2dDesc *d, gboolean has_bias, int nthr)
 {
   ConvKey key = { d->batch, d->in_h, d->in_w, d->in_c, d->out_c, d->kernel_h, d->kernel_w, d->stride,
-                  d->pad_top, d->pad_left, d->pad_bottom, d->pad_right, has_bias };
+                  d->pad_top, d->pad_left, d->pad_bottom, d->pad_right, has_bias, nthr };
   ConvPrim *cp = g_hash_table_lookup (prims, &key);
   if (cp)
     return cp;
@@ -171,43 +187,114 @@ reorder (const dnnl_memory_desc_t *src_md, const float *src, const dnnl_memory_d
   return ok;
 }
 
-/* The weights in the primitive's layout (the caller's pointer when that already is HWIO). */
+/* Rewrites the n floats at w from layout `from` to layout `to` (the same size) through a scratch copy. */
+static gboolean
+reorder_in_place (float *w, size_t n, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to)
+{
+  float *tmp = sc_alloc_floats (n, NULL);
+  gboolean ok = tmp && reorder (from, w, to, tmp);
+  if (ok)
+    memcpy (w, tmp, n * sizeof (float));
+  sc_free_floats (tmp);
+  return ok;
+}
+
+static void
+forget (WeightEntry *e)
+{
+  if (!e->in_place)
+    weight_bytes -= e->bytes;
+  g_hash_table_remove (weights, e->w);
+}
+
+/* The entry for w if it still describes the values there, else NULL (stale entries are dropped). */
+static WeightEntry *
+lookup_weights (const float *w, size_t n)
+{
+  WeightEntry *e = g_hash_table_lookup (weights, w);
+  if (e && e->fingerprint != fingerprint (w, n))
+    {
+      /* Freed and reused, or overwritten: whatever is at w now is plain HWIO. */
+      forget (e);
+      e = NULL;
+    }
+  return e;
+}
+
+/* Puts an in-place repacked w back in HWIO order. Lock held. */
+static gboolean
+restore_hwio (WeightEntry *e, size_t n, const dnnl_memory_desc_t *hwio_md)
+{
+  gboolean ok = reorder_in_place ((float *) e->w, n, &e->md, hwio_md);
+  if (ok)
+    forget (e);
+  return ok;
+}
+
+/* The weights in the primitive's layout: w itself (HWIO, or repacked in place) or a cached copy. */
 static const float *
 get_weights (const ConvPrim *cp, const ScConv2dDesc *d, const float *w)
 {
+  size_t n = (size_t) (d->kernel_h * d->kernel_w * d->in_c * d->out_c);
+  WeightEntry *e = lookup_weights (w, n);
+  if (e && dnnl_memory_desc_equal (&e->md, &cp->wei_md))
+    return e->data;
+  if (e && e->in_place && !restore_hwio (e, n, &cp->user_wei_md))
+    return NULL;
+  if (e && !e->in_place)
+    forget (e);
+  /* w holds HWIO now. */
   if (dnnl_memory_desc_equal (&cp->wei_md, &cp->user_wei_md))
     return w;
-  size_t n = (size_t) (d->kernel_h * d->kernel_w * d->in_c * d->out_c);
-  uint64_t fp = fingerprint (w, n);
-  WeightEntry *e = g_hash_table_lookup (weights, w);
-  if (e && e->fingerprint == fp && dnnl_memory_desc_equal (&e->md, &cp->wei_md))
-    return e->data;
-  if (e)
-    {
-      weight_bytes -= e->bytes;
-      g_hash_table_remove (weights, w);
-    }
   size_t bytes = dnnl_memory_desc_get_size (&cp->wei_md);
-  if (weight_bytes + bytes > WEIGHT_CACHE_MAX)
+  gboolean in_place = bytes == n * sizeof (float);
+  if (in_place)
     {
-      g_hash_table_remove_all (weights);
+      if (!reorder_in_place ((float *) w, n, &cp->user_wei_md, &cp->wei_md))
+        return NULL;
+    }
+  else if (weight_bytes + bytes > WEIGHT_CACHE_MAX)
+    {
+      g_hash_table_foreach_remove (weights, is_copy, NULL);
       weight_bytes = 0;
     }
-  float *data = sc_alloc_floats ((bytes + 3) / 4, NULL);
-  if (!data || !reorder (&cp->user_wei_md, w, &cp->wei_md, data))
+  float *data = (float *) w;
+  if (!in_place)
     {
-      sc_free_floats (data);
-      return NULL;
+      data = sc_alloc_floats ((bytes + 3) / 4, NULL);
+      if (!data || !reorder (&cp->user_wei_md, w, &cp->wei_md, data))
+        {
+          sc_free_floats (data);
+          return NULL;
+        }
+      weight_bytes += bytes;
     }
   e = g_new0 (WeightEntry, 1);
   e->w = w;
-  e->fingerprint = fp;
+  e->fingerprint = fingerprint (w, n);
   e->md = cp->wei_md;
   e->data = data;
   e->bytes = bytes;
-  weight_bytes += bytes;
+  e->in_place = in_place;
   g_hash_table_insert (weights, (gpointer) w, e);
   return data;
+}
+
+void
+sc_cpu_conv2d_weights_hwio (float *w, int64_t kh, int64_t kw, int64_t in_c, int64_t out_c)
+{
+  g_mutex_lock (&lock);
+  size_t n = (size_t) (kh * kw * in_c * out_c);
+  WeightEntry *e = weights && n ? lookup_weights (w, n) : NULL;
+  if (e && e->in_place)
+    {
+      dnnl_dims_t dims = { out_c, in_c, kh, kw };
+      dnnl_memory_desc_t hwio;
+      if (dnnl_memory_desc_init_by_tag (&hwio, 4, dims, dnnl_f32, dnnl_hwio) != dnnl_success
+          || !restore_hwio (e, n, &hwio))
+        g_error ("oneDNN: could not restore conv weights to HWIO");
+    }
+  g_mutex_unlock (&lock);
 }
 
 gboolean
@@ -217,7 +304,14 @@ sc_cpu_conv2d_dnnl (const ScConv2dDesc *d, const float *x, const float *w, const
   gboolean ok = FALSE;
   ConvPrim *cp = NULL;
   const float *wr = NULL;
-  if (ensure_engine () && (cp = get_prim (d, bias != NULL)) && (wr = get_weights (cp, d, w)))
+  /* Small convolutions run on the calling thread: oneDNN forks no team when it sees one thread. */
+  double macs = (double) (d->batch * d->out_h * d->out_w) * (double) (d->kernel_h * d->kernel_w * d->in_c)
+                * (double) d->out_c;
+  int team = omp_in_parallel () ? 1 : omp_get_max_threads ();
+  int nthr = macs < SC_CPU_MIN_PARALLEL_MACS ? 1 : team;
+  if (nthr != team)
+    omp_set_num_threads (nthr);
+  if (ensure_engine () && (cp = get_prim (d, bias != NULL, nthr)) && (wr = get_weights (cp, d, w)))
     {
       dnnl_memory_t m[4] = { NULL, NULL, NULL, NULL };
       ok = dnnl_memory_create (&m[0], &cp->src_md, engine, (void *) x) == dnnl_success
@@ -235,6 +329,8 @@ sc_cpu_conv2d_dnnl (const ScConv2dDesc *d, const float *x, const float *w, const
         if (m[i])
           dnnl_memory_destroy (m[i]);
     }
+  if (nthr != team)
+    omp_set_num_threads (team);
   g_mutex_unlock (&lock);
   return ok;
 }
@@ -245,6 +341,11 @@ gboolean
 sc_cpu_conv2d_dnnl (const ScConv2dDesc *d, const float *x, const float *w, const float *bias, float *y)
 {
   return FALSE;
+}
+
+void
+sc_cpu_conv2d_weights_hwio (float *w, int64_t kh, int64_t kw, int64_t in_c, int64_t out_c)
+{
 }
 
 #endif

@@ -77,7 +77,7 @@ void
 sc_cpu_unary (ScUnaryOp op, const float *x, float *y, int64_t n)
 {
   int64_t chunks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for if (chunks > 1)
+#pragma omp parallel for if (n > SC_CPU_MIN_PARALLEL)
   for (int64_t c = 0; c < chunks; c++)
     {
       int64_t i0 = c * CHUNK;
@@ -114,7 +114,7 @@ void
 sc_cpu_add (const float *a, const float *b, float *y, int64_t n)
 {
   int64_t chunks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for if (chunks > 1)
+#pragma omp parallel for if (n > SC_CPU_MIN_PARALLEL)
   for (int64_t c = 0; c < chunks; c++)
     {
       int64_t i0 = c * CHUNK;
@@ -134,7 +134,7 @@ void
 sc_cpu_axpby (const float *a, float alpha, const float *b, float beta, float *y, int64_t n)
 {
   int64_t chunks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for if (chunks > 1)
+#pragma omp parallel for if (n > SC_CPU_MIN_PARALLEL)
   for (int64_t c = 0; c < chunks; c++)
     {
       int64_t i0 = c * CHUNK;

@@ -23,7 +23,7 @@ sc_cpu_gemm (bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float 
   if (M <= 0 || N <= 0)
     return;
   int nt = omp_in_parallel () ? 1 : omp_get_max_threads ();
-  if ((double) M * (double) N * (double) K < 262144.0)
+  if ((double) M * (double) N * (double) K < SC_CPU_MIN_PARALLEL_MACS)
     nt = 1;
   int saved;
   sc_cpu_blas_serial_begin (&saved);

@@ -19,7 +19,13 @@ G_BEGIN_DECLS
 
 /* Fixed-size work chunks: results must not depend on the thread count, so reductions are split into
  * chunks whose boundaries depend only on the problem size. */
-#define SC_CPU_MIN_PARALLEL 32768
+
+/* Smallest jobs worth a parallel region: floats touched by a memory-bound op, multiply-adds of a GEMM
+ * or convolution (~0.1 ms on one core). A fork/join costs microseconds on an idle machine but a
+ * scheduler time slice (milliseconds) when another process holds a core and the barrier waits for a
+ * descheduled thread, which made tiny models 15-100x slower with 2 threads than with 1. */
+#define SC_CPU_MIN_PARALLEL 262144
+#define SC_CPU_MIN_PARALLEL_MACS 8388608.0
 
 /* exp(x) for x in float range, vectorisable (used inside `omp simd` loops). Relative error ~2e-7;
  * inputs below -87.3 give 0 (softmax tails), above 88.7 are clamped. */
@@ -62,6 +68,9 @@ void sc_cpu_conv2d_gemm (const ScConv2dDesc *d, const float *x, const float *w, 
 /* oneDNN path; returns FALSE when unavailable or the shape is not handled. */
 gboolean sc_cpu_conv2d_dnnl (const ScConv2dDesc *d, const float *x, const float *w, const float *bias,
                              float *y);
+/* The oneDNN path may repack a conv weight buffer in place into its blocked layout; this puts it back in
+ * HWIO order (no-op when it is). */
+void sc_cpu_conv2d_weights_hwio (float *w, int64_t kh, int64_t kw, int64_t in_c, int64_t out_c);
 /* Chooses the conv implementation: 0 = automatic, 1 = im2col+gemm, 2 = oneDNN (for tests/benchmarks). */
 void sc_cpu_conv2d_set_impl (int impl);
 
