@@ -61,14 +61,6 @@ typedef struct {
   double control_scale;
 } EvalTuners;
 
-static gboolean
-parse_float (const char *s, double *out)
-{
-  char *end = NULL;
-  *out = g_ascii_strtod (s, &end);
-  return end && end != s && *end == '\0';
-}
-
 /* The tuner set the options ask for, prepared for a latent of H × W (NULL set: no options). */
 static gboolean
 eval_tuner_set (ScModel *m, ScSafetensors *in, const EvalTuners *et, int64_t B, int64_t H, int64_t W,
@@ -89,13 +81,9 @@ eval_tuner_set (ScModel *m, ScSafetensors *in, const EvalTuners *et, int64_t B, 
     return FALSE;
   for (char **t = et->tuners; t && *t; t++)
     {
-      g_autofree char *path = g_strdup (*t);
-      double scale = 1.0;
-      char *colon = strrchr (path, ':');
-      if (colon && parse_float (colon + 1, &scale))
-        *colon = '\0';
-      else
-        scale = 1.0;
+      g_autofree char *path = NULL;
+      double scale;
+      cli_split_value (*t, 1.0, &path, &scale);
       g_autoptr (ScScTuner) tuner = sc_sc_tuner_load (path, &m->arch.unet, error);
       if (!tuner || sc_tuner_set_add_style (set, tuner, (float) scale, error) < 0)
         return FALSE;
@@ -103,7 +91,7 @@ eval_tuner_set (ScModel *m, ScSafetensors *in, const EvalTuners *et, int64_t B, 
   for (guint j = 0; j < n_ctrl; j++)
     {
       double w;
-      if (!parse_float (et->weights[j], &w))
+      if (!cli_parse_float (et->weights[j], &w))
         {
           g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "--cond-weight “%s” is not a number",
                        et->weights[j]);

@@ -2,6 +2,8 @@
  * parameters. */
 #include "cli.h"
 #include "diffusion/inpaint.h"
+#include "scedit/control_input.h"
+#include "scedit/tuner_io.h"
 
 #include <string.h>
 
@@ -27,6 +29,67 @@ bad:
   return FALSE;
 }
 
+/* The SCEdit options: --tuner FILE[:SCALE]… and (--control FILE --cond KIND=IMAGE[:WEIGHT])… pairs, in order.
+ * Conditions are fitted to the output size (width × height); the summary goes into the PNG parameters. */
+static ScTunerSet *
+build_tuner_set (ScModel *m, char **tuners, char **controls, char **conds, double control_scale, int width,
+                 int height, const ScImage *mask, GString *summary, GError **error)
+{
+  guint n_ctrl = controls ? g_strv_length (controls) : 0;
+  if ((conds ? g_strv_length (conds) : 0) != n_ctrl)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
+                   "Each --control FILE needs its own --cond KIND=IMAGE[:WEIGHT] (got %u controls, %u conditions)",
+                   n_ctrl, conds ? g_strv_length (conds) : 0);
+      return NULL;
+    }
+  g_autoptr (ScTunerSet) set = sc_tuner_set_new (&m->arch.unet, error);
+  if (!set)
+    return NULL;
+  for (char **t = tuners; t && *t; t++)
+    {
+      g_autofree char *path = NULL, *base = NULL;
+      double scale;
+      cli_split_value (*t, 1.0, &path, &scale);
+      g_autoptr (ScScTuner) tuner = sc_sc_tuner_load (path, &m->arch.unet, error);
+      if (!tuner || sc_tuner_set_add_style (set, tuner, (float) scale, error) < 0)
+        return NULL;
+      base = g_path_get_basename (path);
+      g_string_append_printf (summary, "%sstyle %s %g", summary->len ? ", " : "", base, scale);
+    }
+  for (guint j = 0; j < n_ctrl; j++)
+    {
+      const char *eq = strchr (conds[j], '=');
+      if (!eq)
+        {
+          g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "--cond wants KIND=IMAGE[:WEIGHT], got “%s”",
+                       conds[j]);
+          return NULL;
+        }
+      g_autofree char *kind_name = g_strndup (conds[j], (gsize) (eq - conds[j]));
+      g_autofree char *image_path = NULL;
+      double weight;
+      ScControlKind kind;
+      cli_split_value (eq + 1, 1.0, &image_path, &weight);
+      if (!sc_control_kind_from_name (kind_name, &kind, error))
+        return NULL;
+      g_autoptr (ScImage) picture = sc_image_load (image_path, error);
+      if (!picture)
+        return NULL;
+      g_autoptr (ScTensor) hint = sc_control_hint_from_image (picture, kind, mask, width, height, error);
+      if (!hint)
+        return NULL;
+      g_autoptr (ScCscTuner) tuner = sc_csc_tuner_load (controls[j], &m->arch.unet, error);
+      if (!tuner || sc_tuner_set_add_control (set, tuner, hint->data, 1, height, width, (float) weight, error) < 0)
+        return NULL;
+      g_string_append_printf (summary, "%s%s %g", summary->len ? ", " : "", sc_control_kind_name (kind), weight);
+    }
+  sc_tuner_set_set_control_scale (set, (float) control_scale);
+  if (n_ctrl && control_scale != 1.0)
+    g_string_append_printf (summary, ", control scale %g", control_scale);
+  return g_steal_pointer (&set);
+}
+
 static gboolean
 print_progress (gpointer user, int step, int n_steps, const float *preview, int pw, int ph)
 {
@@ -43,7 +106,8 @@ cmd_generate (int argc, char **argv)
   char *arch = NULL, *prediction = NULL, *spacing = NULL, *mask = NULL, *outpaint = NULL;
   int steps = 20, width = 0, height = 0, threads = 0, mask_grow = 4, mask_feather = 8;
   gboolean color_match = FALSE, mask_nearest = FALSE;
-  double cfg = 7.5, rescale = 0.0, strength = -1.0, eta = 0.0;
+  double cfg = 7.5, rescale = 0.0, strength = -1.0, eta = 0.0, control_scale = 1.0;
+  char **tuners = NULL, **controls = NULL, **conds = NULL;
   gint64 seed = 42;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file or diffusers folder", "MODEL" },
@@ -72,6 +136,14 @@ cmd_generate (int argc, char **argv)
     { "vocab", 0, 0, G_OPTION_ARG_FILENAME, &vocab, "BPE file or tokenizer folder", "FILE" },
     { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "Architecture when the tensors cannot tell", "ARCH" },
     { "prediction", 0, 0, G_OPTION_ARG_STRING, &prediction, "Override: eps or v", "eps|v" },
+    { "tuner", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &tuners, "SCEdit style tuner, with its strength (repeatable)",
+      "FILE[:SCALE]" },
+    { "control", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &controls, "SCEdit controller (CSC-Tuner) for the next --cond",
+      "FILE" },
+    { "cond", 0, 0, G_OPTION_ARG_STRING_ARRAY, &conds,
+      "Condition for the matching --control: canny|color|depth|sketch|inpaint|hint=IMAGE, with its weight",
+      "KIND=IMAGE[:WEIGHT]" },
+    { "control-scale", 0, 0, G_OPTION_ARG_DOUBLE, &control_scale, "Scale of all conditions (default 1)", "S" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output PNG", "OUT.png" },
     { NULL },
   };
@@ -145,6 +217,17 @@ cmd_generate (int argc, char **argv)
     return cli_fail (error);
   g_autofree char *desc = sc_model_describe (m);
   g_printerr ("Model: %s\n", desc);
+  g_autoptr (ScTunerSet) set = NULL;
+  g_autoptr (GString) summary = g_string_new (NULL);
+  if (tuners || controls || conds)
+    {
+      set = build_tuner_set (m, tuners, controls, conds, control_scale, p.width, p.height, mask_img, summary, &error);
+      if (!set)
+        return cli_fail (error);
+      p.tuners = set;
+      p.tuners_summary = summary->str;
+      g_printerr ("SCEdit: %s\n", summary->str);
+    }
   g_printerr ("Loaded in %.1f s; sampling %d steps (%s) at %d×%d…\n", (double) (g_get_monotonic_time () - t0) / 1e6,
               p.steps, sc_sampler_kind_name (p.sampler), p.width, p.height);
   gint64 t1 = g_get_monotonic_time ();
@@ -171,6 +254,9 @@ cmd_generate (int argc, char **argv)
   g_free (spacing);
   g_free (mask);
   g_free (outpaint);
+  g_strfreev (tuners);
+  g_strfreev (controls);
+  g_strfreev (conds);
   return 0;
 }
 

@@ -130,6 +130,8 @@ predict_guided (gpointer user, const float *x_in, float t, float *model_out, GEr
           }
     }
   ScUNetHooks hooks = { .cancelled = unet_cancelled, .user_data = d };
+  if (d->p->tuners && sc_tuner_set_active (d->p->tuners))
+    sc_tuner_set_hooks (d->p->tuners, unet_cancelled, d, &hooks);
   if (!sc_unet_forward (d->model->unet, d->be, d->x_batch, d->batch, d->h, d->w, ts, d->context, SC_CLIP_CONTEXT,
                         d->out_batch, &hooks, error))
     return FALSE;
@@ -447,6 +449,9 @@ generate (ScModel *m, const ScBackend *be, const ScGenerateParams *p, const ScIn
   d.noise.w = d.w;
   d.noise.c = d.c;
   sc_philox_init (&d.noise.rng, p->seed);
+  /* Hint features are computed here once (or come from the tuners' caches), never per step. */
+  if (p->tuners && sc_tuner_set_active (p->tuners) && !sc_tuner_set_prepare (p->tuners, be, d.h, d.w, error))
+    return FALSE;
   size_t n = (size_t) (d.h * d.w * d.c);
   size_t n_in = (size_t) (d.h * d.w * d.in_c);
   int64_t ctx = m->arch.text.width;
@@ -591,6 +596,8 @@ sc_generate_params_to_a1111 (const ScGenerateParams *p, const ScModel *m)
     }
   if (p->sampler == SC_SAMPLER_DDIM && p->eta > 0)
     g_string_append_printf (s, ", Eta: %g", p->eta);
+  if (p->tuners_summary && *p->tuners_summary)
+    g_string_append_printf (s, ", SCEdit: %s", p->tuners_summary);
   g_string_append (s, ", RNG: Philox, Version: SCEdit Studio");
   return g_string_free (s, FALSE);
 }
@@ -651,6 +658,11 @@ sc_generate_params_to_json (const ScGenerateParams *p, const ScModel *m)
   json_builder_add_string_value (b, name);
   json_builder_set_member_name (b, "arch");
   json_builder_add_string_value (b, m->arch.name);
+  if (p->tuners_summary && *p->tuners_summary)
+    {
+      json_builder_set_member_name (b, "scedit");
+      json_builder_add_string_value (b, p->tuners_summary);
+    }
   json_builder_set_member_name (b, "prediction");
   json_builder_add_string_value (b, m->prediction == SC_PREDICTION_V ? "v" : "eps");
   json_builder_end_object (b);

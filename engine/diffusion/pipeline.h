@@ -6,6 +6,7 @@
 #include "diffusion/sampler.h"
 #include "io/image.h"
 #include "models/model_loader.h"
+#include "scedit/tuner_set.h"
 
 #include <gio/gio.h>
 
@@ -32,6 +33,9 @@ typedef struct {
   gboolean color_match;        /* match mean/std of the repainted area to its surroundings */
   int outpaint[4];             /* pixels to add: left, top, right, bottom */
   GCancellable *cancellable;   /* checked between U-Net blocks; NULL: never */
+  ScTunerSet *tuners;          /* SCEdit style tuners and conditions (borrowed); NULL or inactive: none.
+                                * Its hints must have the output size; sc_generate prepares it. */
+  const char *tuners_summary;  /* for the PNG parameters, e.g. "style watercolor 0.8, canny 0.7" */
 } ScGenerateParams;
 
 void sc_generate_params_init (ScGenerateParams *p);

@@ -327,6 +327,87 @@ test_generate (void)
   run_clear (&r);
 }
 
+static gboolean
+same_pixels (const char *a_path, const char *b_path)
+{
+  GError *error = NULL;
+  g_autoptr (ScImage) a = sc_image_load (a_path, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScImage) b = sc_image_load (b_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (a->width, ==, b->width);
+  g_assert_cmpint (a->height, ==, b->height);
+  return memcmp (a->data, b->data, (size_t) a->width * a->height * a->channels) == 0;
+}
+
+/* generate with SCEdit: a style tuner and a controller with a canny condition change the picture; all
+ * weights at zero give the base model's picture exactly. */
+static void
+test_generate_scedit (void)
+{
+  if (!need_shared ())
+    return;
+  g_autofree char *model = tmp ("tiny-sd1.safetensors");
+  if (!g_file_test (model, G_FILE_TEST_EXISTS))
+    {
+      Run m = run ("make-model", "--arch", "tiny-sd1", "--seed", "9", "-o", model, NULL);
+      run_clear (&m);
+    }
+  g_autofree char *v = vocab ();
+  g_autofree char *sc = tmp ("style.safetensors"), *csc = tmp ("canny-control.safetensors");
+  g_autofree char *sc2 = tmp ("style-sd15.safetensors");
+  Run r = run ("make-tuner", "--kind", "sc", "--arch", "tiny-sd1", "--random-all", "--seed", "2", "-o", sc, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run ("make-tuner", "--kind", "csc", "--arch", "tiny-sd1", "--random-all", "--seed", "3", "-o", csc, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  /* an SD1.5 tuner (other skip widths; ratio 0.1 keeps the file at 8 MB) */
+  r = run ("make-tuner", "--kind", "sc", "--arch", "sd15", "--ratio", "0.1", "-o", sc2, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_autofree char *picture = g_build_filename (g_getenv ("SC_FIXTURES_DIR"), "img-orient1.jpg", NULL);
+  g_autofree char *cond = g_strdup_printf ("canny=%s:0.7", picture);
+  g_autofree char *cond0 = g_strdup_printf ("canny=%s:0", picture);
+  g_autofree char *style = g_strdup_printf ("%s:0.8", sc), *style0 = g_strdup_printf ("%s:0", sc);
+  g_autofree char *base = tmp ("base.png"), *tuned = tmp ("tuned.png"), *zero = tmp ("zero.png");
+#define GEN(out, ...) run ("generate", "-m", model, "--vocab", v, "-p", "a cat", "--steps", "3", "-W", "64", "-H", "64", \
+                           "-o", out, __VA_ARGS__, NULL)
+  r = GEN (base, "--seed", "5");
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = GEN (tuned, "--seed", "5", "--tuner", style, "--control", csc, "--cond", cond);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "SCEdit: style style.safetensors 0.8, canny 0.7"));
+  run_clear (&r);
+  r = GEN (zero, "--seed", "5", "--tuner", style0, "--control", csc, "--cond", cond0);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_assert_false (same_pixels (base, tuned));
+  g_assert_true (same_pixels (base, zero));
+  GError *error = NULL;
+  GHashTable *text = sc_png_read_text (tuned, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (g_hash_table_lookup (text, "parameters"), ", SCEdit: style style.safetensors 0.8, canny 0.7"));
+  g_hash_table_unref (text);
+
+  /* mistakes: clear errors, exit status 1 */
+  r = GEN (zero, "--control", csc);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "--cond"));
+  run_clear (&r);
+  g_autofree char *bad_kind = g_strdup_printf ("pose=%s", picture);
+  r = GEN (zero, "--control", csc, "--cond", bad_kind);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "Unknown condition"));
+  run_clear (&r);
+  r = GEN (zero, "--tuner", sc2);
+  g_assert_cmpint (r.status, ==, 1);
+  g_test_message ("%s", r.err);
+  run_clear (&r);
+#undef GEN
+}
+
 static void
 test_bench (void)
 {
@@ -360,6 +441,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/eval-unet", test_eval_unet);
   g_test_add_func ("/cli/eval-text-and-vae", test_eval_text_and_vae);
   g_test_add_func ("/cli/generate", test_generate);
+  g_test_add_func ("/cli/generate-scedit", test_generate_scedit);
   g_test_add_func ("/cli/bench", test_bench);
   int rc = g_test_run ();
   g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmpdir);
