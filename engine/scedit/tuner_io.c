@@ -1,4 +1,5 @@
 #include "scedit/tuner_io.h"
+#include "io/torch_file.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -222,17 +223,16 @@ tuner_file_open (TunerFile *f, const char *path, int per_block, GError **error)
   f->km.groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   if (!(f->path = resolve_path (path, error)))
     goto fail;
-  if (g_str_has_suffix (f->path, ".bin") || g_str_has_suffix (f->path, ".pt") || g_str_has_suffix (f->path, ".pth"))
-    {
-      /* TODO: read through the torch pickle reader once it is a weight source. */
-      g_set_error (error, SC_ERROR, SC_ERROR_UNSUPPORTED,
-                   "%s is a PyTorch pickle: reading .bin tuners is not supported yet (convert it to .safetensors)",
-                   f->path);
-      goto fail;
-    }
   f->src = sc_weight_source_new_files ();
-  if (!sc_weight_source_add_file (f->src, f->path, map_key, &f->km, NULL, error) ||
-      !(f->st = sc_safetensors_open (f->path, error)))
+  if (sc_torch_file_sniff (f->path))
+    {
+      /* A PyTorch pickle (swift's adapter_model.bin, scepter's pytorch_model.bin): read by our restricted
+       * unpickler; such files carry no metadata. */
+      if (!sc_weight_source_add_torch_file (f->src, f->path, map_key, &f->km, NULL, error))
+        goto fail;
+    }
+  else if (!sc_weight_source_add_file (f->src, f->path, map_key, &f->km, NULL, error) ||
+           !(f->st = sc_safetensors_open (f->path, error)))
     goto fail;
   if (!f->km.sc && !f->km.csc)
     {
@@ -250,6 +250,13 @@ tuner_file_open (TunerFile *f, const char *path, int per_block, GError **error)
 fail:
   tuner_file_close (f);
   return FALSE;
+}
+
+/* Our own files' __metadata__ (NULL for pickles and for keys that are absent). */
+static const char *
+file_meta (TunerFile *f, const char *key)
+{
+  return f->st ? sc_safetensors_metadata (f->st, key) : NULL;
 }
 
 static const char *
@@ -542,7 +549,7 @@ sc_tuner_probe (const char *path, ScTunerInfo *info, GError **error)
     return FALSE;
   info->path = g_strdup (f.path);
   info->kind = f.km.csc ? SC_TUNER_KIND_CSC : SC_TUNER_KIND_SC;
-  const char *fmt = sc_safetensors_metadata (f.st, "format");
+  const char *fmt = file_meta (&f, "format");
   info->format = g_strdup (fmt && g_str_equal (fmt, "scedit-tuner") ? "scedit"
                            : f.km.csc                                ? "scepter-control"
                            : f.km.diffusers                          ? "swift-diffusers"
@@ -589,11 +596,11 @@ sc_tuner_probe (const char *path, ScTunerInfo *info, GError **error)
       if (get_shape (&f, "0.dense_hint_blocks.0.1.weight", &nd, s) && nd == 4)
         info->kernel = (int) s[2];
     }
-  const char *arch = sc_safetensors_metadata (f.st, "arch");
+  const char *arch = file_meta (&f, "arch");
   info->arch = arch ? g_strdup (arch) : matching_presets (&info->layout);
-  info->condition = g_strdup (sc_safetensors_metadata (f.st, "condition"));
-  info->trigger = g_strdup (sc_safetensors_metadata (f.st, "trigger"));
-  const char *steps = sc_safetensors_metadata (f.st, "steps");
+  info->condition = g_strdup (file_meta (&f, "condition"));
+  info->trigger = g_strdup (file_meta (&f, "trigger"));
+  const char *steps = file_meta (&f, "steps");
   if (steps)
     info->steps = g_ascii_strtoll (steps, NULL, 10);
   tuner_file_close (&f);

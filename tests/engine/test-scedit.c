@@ -520,6 +520,43 @@ test_formats (void)
   }
 }
 
+/* The published pickle layouts (torch.save by tests/reference/gen_tuner_bin.py of tuners our make-tuner
+ * wrote): a swift adapter_model.bin and a scepter controller pytorch_model.bin give exactly the same
+ * parameters as the tuners made in-process from the same seeds. */
+static void
+test_pickle_formats (void)
+{
+  const ScUNetConfig *cfg = &sc_arch_config (SC_ARCH_TINY_SD1)->unet;
+  ScSkipLayout l;
+  sc_skip_layout_from_unet (cfg, &l);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *swift = g_build_filename (g_getenv ("SC_FIXTURES_DIR"), "tuner-swift", NULL);
+  g_autofree char *ctr = g_build_filename (g_getenv ("SC_FIXTURES_DIR"), "tuner-scepter-ctr", NULL);
+
+  g_autoptr (ScScTuner) want_sc = sc_sc_tuner_new_random (&l, 0.25, 11, TRUE, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScScTuner) got_sc = sc_sc_tuner_load (swift, cfg, &error);
+  g_assert_no_error (error);
+  assert_same_mlps (want_sc->mlp, got_sc->mlp, l.n);
+
+  g_autoptr (ScCscTuner) want_csc = sc_csc_tuner_new_random (&l, 0.25, 16, 1, 0.25, 12, TRUE, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScCscTuner) got_csc = sc_csc_tuner_load (ctr, cfg, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (got_csc->spec.kernel, ==, 1);
+  g_assert_cmpint (got_csc->spec.hint_out, ==, 16);
+  g_assert_cmpint (sc_csc_tuner_params (got_csc), ==, sc_csc_tuner_params (want_csc));
+  assert_same_mlps (want_csc->mlp, got_csc->mlp, l.n);
+  for (int i = 0; i < l.n; i++)
+    g_assert_cmpmem (want_csc->dense[i].w, 4 * want_csc->dense[i].in_c * want_csc->dense[i].out_c,
+                     got_csc->dense[i].w, 4 * got_csc->dense[i].in_c * got_csc->dense[i].out_c);
+
+  ScTunerInfo info;
+  g_assert_true (sc_tuner_probe (swift, &info, &error));
+  g_assert_cmpint (info.params, ==, sc_sc_tuner_params (want_sc));
+  sc_tuner_info_clear (&info);
+}
+
 static void
 expect_load_error (const char *path, const ScUNetConfig *cfg, gboolean csc, int code, const char *needle)
 {
@@ -825,6 +862,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scedit/weight-zero-is-absent", test_weight_zero_is_absent);
   g_test_add_func ("/scedit/hint-cache", test_hint_cache);
   g_test_add_func ("/scedit/formats", test_formats);
+  g_test_add_func ("/scedit/pickle-formats", test_pickle_formats);
   g_test_add_func ("/scedit/bad-files", test_bad_files);
   g_test_add_func ("/scedit/param-counts", test_param_counts);
   if (scedit)
