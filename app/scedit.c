@@ -33,6 +33,7 @@ print_usage (FILE *f)
 int
 main (int argc, char **argv)
 {
+  sc_parallel_prepare_process (argv);
   setlocale (LC_ALL, "");
   if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") || g_str_equal (argv[1], "help"))
     {

@@ -17,3 +17,4 @@
 #include "models/clip_tokenizer.h"
 #include "models/make_model.h"
 #include "models/model_loader.h"
+#include "runtime/engine.h"

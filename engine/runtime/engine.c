@@ -1,0 +1,406 @@
+/* The engine thread. One mutex guards the one-slot queue (pending), the id of the request in flight and
+ * its GCancellable; everything else (the model cache) belongs to the engine thread alone. Messages to the
+ * caller travel as idle sources on its GMainContext and carry a reference to a small "target" that
+ * sc_engine_free marks dead, so a message still queued when the engine goes away is dropped, never run. */
+#include "runtime/engine.h"
+
+#include "backend/backend.h"
+#include "core/error.h"
+#include "core/parallel.h"
+#include "models/model_loader.h"
+
+#include <string.h>
+
+void
+sc_request_init (ScRequest *r)
+{
+  memset (r, 0, sizeof *r);
+  r->width = r->height = 512;
+  r->steps = 20;
+  r->cfg_scale = 7.0f;
+  r->sampler = SC_SAMPLER_EULER_A;
+}
+
+ScRequest *
+sc_request_copy (const ScRequest *r)
+{
+  ScRequest *c = g_new (ScRequest, 1);
+  *c = *r;
+  c->model_path = g_strdup (r->model_path);
+  c->vocab = g_strdup (r->vocab);
+  c->prompt = g_strdup (r->prompt);
+  c->negative_prompt = g_strdup (r->negative_prompt);
+  return c;
+}
+
+void
+sc_request_free (ScRequest *r)
+{
+  if (!r)
+    return;
+  g_free (r->model_path);
+  g_free (r->vocab);
+  g_free (r->prompt);
+  g_free (r->negative_prompt);
+  g_free (r);
+}
+
+void
+sc_request_to_params (const ScRequest *r, ScGenerateParams *p)
+{
+  sc_generate_params_init (p);
+  p->prompt = r->prompt;
+  p->negative_prompt = r->negative_prompt;
+  p->width = r->width;
+  p->height = r->height;
+  p->steps = r->steps;
+  p->cfg_scale = r->cfg_scale;
+  p->sampler = r->sampler;
+  p->seed = r->seed;
+}
+
+void
+sc_result_free (ScResult *r)
+{
+  if (!r)
+    return;
+  sc_request_free (r->request);
+  sc_image_free (r->image);
+  g_free (r->parameters);
+  g_free (r->json);
+  g_free (r);
+}
+
+gboolean
+sc_result_save_png (const ScResult *r, const char *path, GError **error)
+{
+  const char *keys[] = { "parameters", "scedit" };
+  const char *values[] = { r->parameters ? r->parameters : "", r->json ? r->json : "{}" };
+  return sc_image_save_png (r->image, path, keys, values, 2, error);
+}
+
+/* ---- messages to the caller's main context ---- */
+
+typedef struct {
+  gint ref;
+  gboolean alive; /* read and written only on the context's thread */
+  ScEngineCallbacks cb;
+  gpointer user;
+} Target;
+
+static Target *
+target_ref (Target *t)
+{
+  g_atomic_int_inc (&t->ref);
+  return t;
+}
+
+static void
+target_unref (Target *t)
+{
+  if (g_atomic_int_dec_and_test (&t->ref))
+    g_free (t);
+}
+
+typedef enum { MSG_MODEL, MSG_PROGRESS, MSG_DONE } MsgKind;
+
+typedef struct {
+  MsgKind kind;
+  Target *target;
+  guint64 id;
+  char *path, *description;   /* MSG_MODEL */
+  int step, n_steps;          /* MSG_PROGRESS */
+  ScImage *preview;
+  ScResult *result;           /* MSG_DONE */
+  GError *error;
+} Msg;
+
+static void
+msg_free (gpointer data)
+{
+  Msg *m = data;
+  target_unref (m->target);
+  g_free (m->path);
+  g_free (m->description);
+  sc_image_free (m->preview);
+  sc_result_free (m->result);
+  g_clear_error (&m->error);
+  g_free (m);
+}
+
+static gboolean
+msg_dispatch (gpointer data)
+{
+  Msg *m = data;
+  Target *t = m->target;
+  if (!t->alive)
+    return G_SOURCE_REMOVE;
+  switch (m->kind)
+    {
+    case MSG_MODEL:
+      if (t->cb.model_loaded)
+        t->cb.model_loaded (t->user, m->id, m->path, m->description);
+      break;
+    case MSG_PROGRESS:
+      if (t->cb.progress)
+        t->cb.progress (t->user, m->id, m->step, m->n_steps, m->preview);
+      break;
+    case MSG_DONE:
+      if (t->cb.done)
+        t->cb.done (t->user, m->id, m->result, m->error);
+      break;
+    }
+  return G_SOURCE_REMOVE;
+}
+
+struct _ScEngine {
+  GMainContext *context;
+  Target *target;
+  GThread *thread;
+
+  GMutex lock;          /* guards the fields up to the blank line */
+  GCond wake;
+  ScRequest *pending;
+  guint64 pending_id;
+  guint64 running_id;
+  GCancellable *running_cancel;
+  guint64 last_id;
+  gboolean quit;
+
+  /* engine thread only */
+  ScModel *model;
+  char *model_vocab;
+};
+
+/* Always an idle source, even from the owner thread: a callback never runs inside submit (). */
+static void
+post (ScEngine *e, Msg *m)
+{
+  m->target = target_ref (e->target);
+  g_autoptr (GSource) src = g_idle_source_new ();
+  g_source_set_priority (src, G_PRIORITY_DEFAULT);
+  g_source_set_callback (src, msg_dispatch, m, msg_free);
+  g_source_set_static_name (src, "[scedit] engine message");
+  g_source_attach (src, e->context);
+}
+
+static Msg *
+done_msg (guint64 id, ScResult *result, GError *error /* both taken */)
+{
+  Msg *m = g_new0 (Msg, 1);
+  m->kind = MSG_DONE;
+  m->id = id;
+  m->result = result;
+  m->error = error;
+  return m;
+}
+
+static void
+post_cancelled (ScEngine *e, guint64 id, const char *why)
+{
+  post (e, done_msg (id, NULL, g_error_new_literal (SC_ERROR, SC_ERROR_CANCELLED, why)));
+}
+
+typedef struct {
+  ScEngine *engine;
+  guint64 id;
+  GCancellable *cancel;
+} RunState;
+
+static gboolean
+on_progress (gpointer user, int step, int n_steps, const float *rgb, int w, int h)
+{
+  RunState *s = user;
+  if (g_cancellable_is_cancelled (s->cancel))
+    return FALSE;
+  Msg *m = g_new0 (Msg, 1);
+  m->kind = MSG_PROGRESS;
+  m->id = s->id;
+  m->step = step;
+  m->n_steps = n_steps;
+  m->preview = sc_image_from_float_rgb (rgb, w, h, NULL);
+  post (s->engine, m);
+  return TRUE;
+}
+
+/* Returns the model for r, from the cache when the path and vocabulary match. */
+static ScModel *
+ensure_model (ScEngine *e, const ScRequest *r, gboolean *fresh, GError **error)
+{
+  *fresh = FALSE;
+  if (e->model && g_strcmp0 (e->model->path, r->model_path) == 0 && g_strcmp0 (e->model_vocab, r->vocab) == 0)
+    return e->model;
+  g_clear_pointer (&e->model, sc_model_free); /* free the old one first: two big models may not fit */
+  g_clear_pointer (&e->model_vocab, g_free);
+  if (!r->model_path || !*r->model_path)
+    {
+      g_set_error_literal (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "No model chosen");
+      return NULL;
+    }
+  ScModelOptions opts = { .vocab = r->vocab, .components = SC_COMPONENT_ALL };
+  e->model = sc_model_load (r->model_path, &opts, error);
+  if (!e->model)
+    return NULL;
+  e->model_vocab = g_strdup (r->vocab);
+  *fresh = TRUE;
+  return e->model;
+}
+
+/* Runs r and returns its "done" message, which the caller posts once the engine no longer counts
+ * the request as running (so sc_engine_is_busy is FALSE when the last "done" arrives). */
+static Msg *
+run_request (ScEngine *e, ScRequest *r /* taken */, guint64 id, GCancellable *cancel)
+{
+  g_autoptr (ScRequest) req = r;
+  GError *error = NULL;
+  gboolean fresh;
+  ScModel *model = ensure_model (e, req, &fresh, &error);
+  if (!model)
+    return done_msg (id, NULL, error);
+  Msg *mm = g_new0 (Msg, 1);
+  mm->kind = MSG_MODEL;
+  mm->id = id;
+  mm->path = g_strdup (model->path);
+  mm->description = sc_model_describe (model);
+  post (e, mm);
+
+  if (!req->prompt) /* load only: done with neither result nor error */
+    return done_msg (id, NULL, NULL);
+  if (g_cancellable_is_cancelled (cancel))
+    return done_msg (id, NULL, g_error_new_literal (SC_ERROR, SC_ERROR_CANCELLED, "cancelled"));
+  sc_set_num_threads (req->n_threads);
+  ScGenerateParams p;
+  sc_request_to_params (req, &p);
+  p.cancellable = cancel;
+  RunState s = { e, id, cancel };
+  gint64 t0 = g_get_monotonic_time ();
+  ScImage *img = sc_generate (model, sc_backend_cpu (), &p, on_progress, &s, &error);
+  if (!img)
+    return done_msg (id, NULL, error);
+  ScResult *res = g_new0 (ScResult, 1);
+  res->id = id;
+  res->image = img;
+  res->parameters = sc_generate_params_to_a1111 (&p, model);
+  res->json = sc_generate_params_to_json (&p, model);
+  res->seconds = (double) (g_get_monotonic_time () - t0) / 1e6;
+  res->request = g_steal_pointer (&req);
+  return done_msg (id, res, NULL);
+}
+
+static gpointer
+engine_thread (gpointer data)
+{
+  ScEngine *e = data;
+  for (;;)
+    {
+      g_mutex_lock (&e->lock);
+      while (!e->quit && !e->pending)
+        g_cond_wait (&e->wake, &e->lock);
+      if (e->quit)
+        {
+          g_mutex_unlock (&e->lock);
+          break;
+        }
+      ScRequest *r = g_steal_pointer (&e->pending);
+      guint64 id = e->pending_id;
+      GCancellable *cancel = g_cancellable_new ();
+      e->running_id = id;
+      e->running_cancel = g_object_ref (cancel);
+      g_mutex_unlock (&e->lock);
+
+      Msg *done = run_request (e, r, id, cancel);
+
+      g_mutex_lock (&e->lock);
+      e->running_id = 0;
+      g_clear_object (&e->running_cancel);
+      g_mutex_unlock (&e->lock);
+      g_object_unref (cancel);
+      post (e, done);
+    }
+  g_clear_pointer (&e->model, sc_model_free);
+  g_clear_pointer (&e->model_vocab, g_free);
+  return NULL;
+}
+
+ScEngine *
+sc_engine_new (GMainContext *context, const ScEngineCallbacks *callbacks, gpointer user)
+{
+  ScEngine *e = g_new0 (ScEngine, 1);
+  e->context = context ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
+  e->target = g_new0 (Target, 1);
+  e->target->ref = 1;
+  e->target->alive = TRUE;
+  if (callbacks)
+    e->target->cb = *callbacks;
+  e->target->user = user;
+  g_mutex_init (&e->lock);
+  g_cond_init (&e->wake);
+  e->thread = g_thread_new ("scedit-engine", engine_thread, e);
+  return e;
+}
+
+void
+sc_engine_free (ScEngine *e)
+{
+  if (!e)
+    return;
+  g_mutex_lock (&e->lock);
+  e->quit = TRUE;
+  g_clear_pointer (&e->pending, sc_request_free);
+  if (e->running_cancel)
+    g_cancellable_cancel (e->running_cancel);
+  g_cond_signal (&e->wake);
+  g_mutex_unlock (&e->lock);
+  g_thread_join (e->thread);
+  e->target->alive = FALSE; /* messages still queued on the context are dropped */
+  target_unref (e->target);
+  g_main_context_unref (e->context);
+  g_mutex_clear (&e->lock);
+  g_cond_clear (&e->wake);
+  g_free (e);
+}
+
+guint64
+sc_engine_submit (ScEngine *e, const ScRequest *r)
+{
+  g_return_val_if_fail (e && r, 0);
+  ScRequest *copy = sc_request_copy (r);
+  g_mutex_lock (&e->lock);
+  if (e->pending)
+    {
+      post_cancelled (e, e->pending_id, "superseded by a newer request");
+      sc_request_free (e->pending);
+    }
+  e->pending = copy;
+  e->pending_id = ++e->last_id;
+  guint64 id = e->pending_id;
+  if (e->running_cancel) /* newest wins: the render in flight stops at its next U-Net block */
+    g_cancellable_cancel (e->running_cancel);
+  g_cond_signal (&e->wake);
+  g_mutex_unlock (&e->lock);
+  return id;
+}
+
+void
+sc_engine_cancel (ScEngine *e)
+{
+  g_return_if_fail (e);
+  g_mutex_lock (&e->lock);
+  if (e->pending)
+    {
+      post_cancelled (e, e->pending_id, "cancelled");
+      g_clear_pointer (&e->pending, sc_request_free);
+    }
+  if (e->running_cancel)
+    g_cancellable_cancel (e->running_cancel);
+  g_mutex_unlock (&e->lock);
+}
+
+gboolean
+sc_engine_is_busy (ScEngine *e)
+{
+  g_mutex_lock (&e->lock);
+  gboolean busy = e->pending != NULL || e->running_id != 0;
+  g_mutex_unlock (&e->lock);
+  return busy;
+}

@@ -1,0 +1,78 @@
+/* The engine thread: one GThread per ScEngine that takes immutable requests from a one-slot queue
+ * (the newest request wins; a request in flight is cancelled through its GCancellable, which the
+ * pipeline checks between U-Net blocks), loads models (cached by path) and renders. Progress and
+ * results come back on the GMainContext the engine was created with, as idle sources: callbacks
+ * never run on the engine thread, so a GUI may touch widgets from them. */
+#pragma once
+#include "diffusion/pipeline.h"
+#include "io/image.h"
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* What to do, by value: submit copies every string, so the caller may free its own at once.
+ * A request without a prompt (NULL) only loads the model. */
+typedef struct {
+  char *model_path;
+  char *vocab;              /* NULL: the model loader's search (next to the model, $SCEDIT_VOCAB, …) */
+  char *prompt;
+  char *negative_prompt;
+  int width, height;
+  int steps;
+  float cfg_scale;
+  ScSamplerKind sampler;
+  guint64 seed;
+  int n_threads;            /* <= 0: all cores */
+} ScRequest;
+
+void sc_request_init (ScRequest *r); /* the defaults: 512×512, 20 steps, CFG 7, Euler a */
+ScRequest *sc_request_copy (const ScRequest *r);
+void sc_request_free (ScRequest *r);
+/* The pipeline's view of the request (strings borrowed from r). */
+void sc_request_to_params (const ScRequest *r, ScGenerateParams *p);
+
+/* A finished render: the image with the parameters that made it. */
+typedef struct {
+  guint64 id;
+  ScRequest *request;
+  ScImage *image;           /* 8-bit RGB */
+  char *parameters;         /* A1111 "parameters" text chunk */
+  char *json;               /* our "scedit" JSON text chunk */
+  double seconds;
+} ScResult;
+
+void sc_result_free (ScResult *r);
+/* Writes the image as PNG with both text chunks. */
+gboolean sc_result_save_png (const ScResult *r, const char *path, GError **error);
+
+typedef struct {
+  /* The model of a request is ready (loaded now or found in the cache). */
+  void (*model_loaded) (gpointer user, guint64 id, const char *path, const char *description);
+  /* After each sampling step: preview is 8-bit RGB at latent size (1/8 of the image). */
+  void (*progress) (gpointer user, guint64 id, int step, int n_steps, const ScImage *preview);
+  /* Exactly once per submitted request: result (owned by the engine, valid for the call; steal
+   * fields by setting them to NULL) or error (SC_ERROR_CANCELLED when cancelled or superseded). */
+  void (*done) (gpointer user, guint64 id, ScResult *result, const GError *error);
+} ScEngineCallbacks;
+
+typedef struct _ScEngine ScEngine;
+
+/* context NULL: the thread-default context of the caller. Callbacks may be NULL. */
+ScEngine *sc_engine_new (GMainContext *context, const ScEngineCallbacks *callbacks, gpointer user);
+/* Cancels everything, joins the thread; no callback runs after this returns. Call it on the
+ * thread that owns the context. */
+void sc_engine_free (ScEngine *engine);
+
+/* Queues a copy of r, replacing a request still waiting and cancelling the one in flight. Returns
+ * the request's id (> 0). Never blocks. */
+guint64 sc_engine_submit (ScEngine *engine, const ScRequest *r);
+/* Cancels the request in flight and drops the one waiting. */
+void sc_engine_cancel (ScEngine *engine);
+/* Whether a request is waiting or running (as seen from the calling thread, racy by nature). */
+gboolean sc_engine_is_busy (ScEngine *engine);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScRequest, sc_request_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScResult, sc_result_free)
+
+G_END_DECLS

@@ -1,0 +1,267 @@
+/* The engine thread: requests in, results out on the caller's main context; the newest request wins,
+ * cancel lands mid-render, errors come back as values. Tiny random model, 64×64, a few steps. */
+#include "core/error.h"
+#include "models/make_model.h"
+#include "runtime/engine.h"
+
+#include <glib/gstdio.h>
+
+static char *tmpdir, *model_path, *vocab;
+
+typedef struct {
+  GThread *owner;           /* every callback must run here */
+  int models, progress, results, errors, cancelled;
+  guint64 last_result_id;
+  guint64 done_ids[16];
+  int n_done;
+  GError *error;
+  GCancellable *cancel_on_progress; /* set: cancel the engine at the first progress */
+  ScEngine *engine;
+} Seen;
+
+static void
+on_model (gpointer user, guint64 id, const char *path, const char *desc)
+{
+  Seen *s = user;
+  g_assert_true (g_thread_self () == s->owner);
+  g_assert_nonnull (desc);
+  s->models++;
+}
+
+static void
+on_progress (gpointer user, guint64 id, int step, int n_steps, const ScImage *preview)
+{
+  Seen *s = user;
+  g_assert_true (g_thread_self () == s->owner);
+  g_assert_nonnull (preview);
+  g_assert_cmpint (preview->width, ==, 8);
+  g_assert_cmpint (step, <, n_steps);
+  s->progress++;
+  if (s->cancel_on_progress && s->progress == 1)
+    sc_engine_cancel (s->engine);
+}
+
+static void
+on_done (gpointer user, guint64 id, ScResult *result, const GError *error)
+{
+  Seen *s = user;
+  g_assert_true (g_thread_self () == s->owner);
+  for (int i = 0; i < s->n_done; i++)
+    g_assert_cmpuint (s->done_ids[i], !=, id); /* exactly once per request */
+  g_assert_cmpint (s->n_done, <, (int) G_N_ELEMENTS (s->done_ids));
+  s->done_ids[s->n_done++] = id;
+  if (result)
+    {
+      g_assert_null (error);
+      g_assert_cmpuint (result->id, ==, id);
+      g_assert_cmpint (result->image->width, ==, 64);
+      g_assert_nonnull (strstr (result->parameters, "Seed: "));
+      s->results++;
+      s->last_result_id = id;
+    }
+  else if (error && g_error_matches (error, SC_ERROR, SC_ERROR_CANCELLED))
+    s->cancelled++;
+  else if (error)
+    {
+      s->errors++;
+      g_clear_error (&s->error);
+      s->error = g_error_copy (error);
+    }
+}
+
+static const ScEngineCallbacks callbacks = { on_model, on_progress, on_done };
+
+static void
+small_request (ScRequest *r)
+{
+  sc_request_init (r);
+  r->model_path = model_path;
+  r->vocab = vocab;
+  r->prompt = "a red apple";
+  r->width = r->height = 64;
+  r->steps = 3;
+  r->sampler = SC_SAMPLER_DDIM;
+  r->n_threads = 1;
+}
+
+/* Spins ctx until n requests are done (or 60 s pass). */
+static void
+wait_done (GMainContext *ctx, Seen *s, int n)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (s->n_done < n && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (ctx, TRUE);
+  g_assert_cmpint (s->n_done, ==, n);
+}
+
+static gboolean
+need_model (void)
+{
+  if (!vocab)
+    g_test_skip ("SC_SHARED_DIR (the CLIP vocabulary) not set");
+  return vocab != NULL;
+}
+
+static void
+test_submit (void)
+{
+  if (!need_model ())
+    return;
+  Seen s = { .owner = g_thread_self () };
+  ScEngine *e = sc_engine_new (NULL, &callbacks, &s);
+  ScRequest r;
+  small_request (&r);
+  guint64 id = sc_engine_submit (e, &r);
+  g_assert_cmpuint (id, >, 0);
+  wait_done (NULL, &s, 1);
+  g_assert_cmpint (s.results, ==, 1);
+  g_assert_cmpint (s.models, ==, 1);
+  g_assert_cmpint (s.progress, ==, 3);
+  /* a second request reuses the cached model and still reports it */
+  r.seed = 7;
+  sc_engine_submit (e, &r);
+  wait_done (NULL, &s, 2);
+  g_assert_cmpint (s.results, ==, 2);
+  /* a load-only request (no prompt): done with neither result nor error */
+  r.prompt = NULL;
+  sc_engine_submit (e, &r);
+  wait_done (NULL, &s, 3);
+  g_assert_cmpint (s.results, ==, 2);
+  g_assert_cmpint (s.errors + s.cancelled, ==, 0);
+  sc_engine_free (e);
+}
+
+static void
+test_coalesce (void)
+{
+  if (!need_model ())
+    return;
+  Seen s = { .owner = g_thread_self () };
+  ScEngine *e = sc_engine_new (NULL, &callbacks, &s);
+  ScRequest r;
+  small_request (&r);
+  guint64 last = 0;
+  for (int i = 0; i < 3; i++)
+    {
+      r.seed = 100 + i;
+      last = sc_engine_submit (e, &r);
+    }
+  wait_done (NULL, &s, 3);
+  g_test_message ("3 submits: %d rendered, %d cancelled", s.results, s.cancelled);
+  g_assert_cmpint (s.results, >=, 1);
+  g_assert_cmpint (s.results, <=, 2);
+  g_assert_cmpint (s.results + s.cancelled, ==, 3);
+  g_assert_cmpuint (s.last_result_id, ==, last); /* the newest wins */
+  sc_engine_free (e);
+}
+
+static void
+test_cancel (void)
+{
+  if (!need_model ())
+    return;
+  Seen s = { .owner = g_thread_self () };
+  ScEngine *e = sc_engine_new (NULL, &callbacks, &s);
+  s.engine = e;
+  s.cancel_on_progress = (GCancellable *) e; /* any non-NULL: cancel at the first step */
+  ScRequest r;
+  small_request (&r);
+  r.steps = 50;
+  sc_engine_submit (e, &r);
+  wait_done (NULL, &s, 1);
+  g_assert_cmpint (s.cancelled, ==, 1);
+  g_assert_cmpint (s.results, ==, 0);
+  g_assert_cmpint (s.progress, <, 50);
+  g_assert_false (sc_engine_is_busy (e));
+
+  /* freeing the engine mid-render joins the thread; nothing is delivered afterwards */
+  s.cancel_on_progress = NULL;
+  sc_engine_submit (e, &r);
+  int before = s.n_done;
+  g_usleep (20000);
+  sc_engine_free (e);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpint (s.n_done, ==, before);
+}
+
+static void
+test_bad_model (void)
+{
+  Seen s = { .owner = g_thread_self () };
+  ScEngine *e = sc_engine_new (NULL, &callbacks, &s);
+  ScRequest r;
+  small_request (&r);
+  g_autofree char *missing = g_build_filename (tmpdir, "no-such-model.safetensors", NULL);
+  r.model_path = missing;
+  sc_engine_submit (e, &r);
+  wait_done (NULL, &s, 1);
+  g_assert_cmpint (s.errors, ==, 1);
+  g_assert_cmpint (s.models, ==, 0);
+  g_assert_nonnull (s.error);
+  g_assert_true (s.error->domain == SC_ERROR);
+  g_test_message ("bad path: %s", s.error->message);
+  g_clear_error (&s.error);
+  sc_engine_free (e);
+}
+
+/* Callbacks go to the context the engine was made with, not the global default one. */
+static void
+test_context (void)
+{
+  if (!need_model ())
+    return;
+  GMainContext *ctx = g_main_context_new ();
+  g_main_context_push_thread_default (ctx);
+  Seen s = { .owner = g_thread_self () };
+  ScEngine *e = sc_engine_new (NULL, &callbacks, &s);
+  g_main_context_pop_thread_default (ctx);
+  ScRequest r;
+  small_request (&r);
+  sc_engine_submit (e, &r);
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (sc_engine_is_busy (e) && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE); /* the default context must stay quiet */
+      g_usleep (1000);
+    }
+  g_assert_cmpint (s.n_done + s.progress + s.models, ==, 0);
+  wait_done (ctx, &s, 1);
+  g_assert_cmpint (s.results, ==, 1);
+  sc_engine_free (e);
+  g_main_context_unref (ctx);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  GError *error = NULL;
+  tmpdir = g_dir_make_tmp ("sc-runtime-XXXXXX", &error);
+  g_assert_no_error (error);
+  model_path = g_build_filename (tmpdir, "tiny.safetensors", NULL);
+  const char *shared = g_getenv ("SC_SHARED_DIR");
+  if (shared)
+    {
+      vocab = g_build_filename (shared, "data", "clip-bpe", "bpe_simple_vocab_16e6.txt.gz", NULL);
+      if (!g_file_test (vocab, G_FILE_TEST_EXISTS))
+        g_clear_pointer (&vocab, g_free);
+    }
+  if (vocab)
+    {
+      g_assert_true (sc_make_model (SC_ARCH_TINY_SD1, 3, SC_LAYOUT_LDM, SC_DTYPE_F32, model_path, &error));
+      g_assert_no_error (error);
+    }
+  g_test_add_func ("/runtime/submit", test_submit);
+  g_test_add_func ("/runtime/coalesce", test_coalesce);
+  g_test_add_func ("/runtime/cancel", test_cancel);
+  g_test_add_func ("/runtime/bad-model", test_bad_model);
+  g_test_add_func ("/runtime/context", test_context);
+  int rc = g_test_run ();
+  g_remove (model_path);
+  g_rmdir (tmpdir);
+  g_free (model_path);
+  g_free (vocab);
+  g_free (tmpdir);
+  return rc;
+}

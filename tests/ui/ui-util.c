@@ -1,0 +1,84 @@
+#include "ui-util.h"
+
+#include "models/make_model.h"
+
+gboolean
+sc_test_spin_until (ScTestCondition cond, gpointer user, int timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  while (!cond (user) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  return cond (user);
+}
+
+void
+sc_test_spin_for (int ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) ms * 1000;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+}
+
+GdkTexture *
+sc_test_widget_texture (GtkWidget *widget)
+{
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  GtkNative *native = gtk_widget_get_native (widget);
+  if (w <= 0 || h <= 0 || !native)
+    return NULL;
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  graphene_rect_t area = GRAPHENE_RECT_INIT (0, 0, (float) w, (float) h);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  if (!node) /* nothing drawn: a transparent picture of the widget's size */
+    node = gsk_color_node_new (&(GdkRGBA) { 0, 0, 0, 0 }, &area);
+  return gsk_renderer_render_texture (gtk_native_get_renderer (native), node, &area);
+}
+
+gboolean
+sc_test_save_widget_png (GtkWidget *widget, const char *path)
+{
+  g_autoptr (GdkTexture) t = sc_test_widget_texture (widget);
+  return t && gdk_texture_save_to_png (t, path);
+}
+
+double
+sc_test_texture_difference (GdkTexture *a, GdkTexture *b)
+{
+  int w = gdk_texture_get_width (a), h = gdk_texture_get_height (a);
+  if (w != gdk_texture_get_width (b) || h != gdk_texture_get_height (b))
+    return 1.0;
+  gsize n = (gsize) w * (gsize) h * 4;
+  g_autofree guchar *pa = g_malloc (n), *pb = g_malloc (n);
+  gdk_texture_download (a, pa, (gsize) w * 4);
+  gdk_texture_download (b, pb, (gsize) w * 4);
+  gsize diff = 0;
+  for (gsize i = 0; i < n; i++)
+    diff += pa[i] != pb[i];
+  return (double) diff / (double) n;
+}
+
+char *
+sc_test_make_tiny_model (const char *dir)
+{
+  const char *shared = g_getenv ("SC_SHARED_DIR");
+  g_autofree char *vocab = shared ? g_build_filename (shared, "data", "clip-bpe", "bpe_simple_vocab_16e6.txt.gz", NULL)
+                                  : NULL;
+  if (!vocab || !g_file_test (vocab, G_FILE_TEST_EXISTS))
+    {
+      g_printerr ("no CLIP vocabulary (set SC_SHARED_DIR)\n");
+      return NULL;
+    }
+  g_setenv ("SCEDIT_VOCAB", vocab, TRUE);
+  char *path = g_build_filename (dir, "tiny-sd1.safetensors", NULL);
+  GError *error = NULL;
+  if (!sc_make_model (SC_ARCH_TINY_SD1, 11, SC_LAYOUT_LDM, SC_DTYPE_F32, path, &error))
+    {
+      g_printerr ("make model: %s\n", error->message);
+      g_error_free (error);
+      g_free (path);
+      return NULL;
+    }
+  return path;
+}

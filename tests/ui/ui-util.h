@@ -1,0 +1,22 @@
+/* Helpers shared by the ui tests and the screenshot tool: spinning the main loop, rendering a widget
+ * into a texture (GtkWidgetPaintable → GskRenderer), and the tiny model. */
+#pragma once
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+typedef gboolean (*ScTestCondition) (gpointer user);
+
+/* Iterates the default main context until cond is TRUE or timeout_ms pass; returns cond's last value. */
+gboolean sc_test_spin_until (ScTestCondition cond, gpointer user, int timeout_ms);
+void sc_test_spin_for (int ms);
+/* The widget as it is drawn now (NULL if it has no size). */
+GdkTexture *sc_test_widget_texture (GtkWidget *widget);
+gboolean sc_test_save_widget_png (GtkWidget *widget, const char *path);
+/* Share of bytes that differ between two textures of the same size (1.0 if the sizes differ). */
+double sc_test_texture_difference (GdkTexture *a, GdkTexture *b);
+/* Writes the tiny SD1 model into dir; points SCEDIT_VOCAB at the CLIP vocabulary from $SC_SHARED_DIR.
+ * Returns the model path, or NULL (with a message) when the vocabulary is missing. */
+char *sc_test_make_tiny_model (const char *dir);
+
+G_END_DECLS

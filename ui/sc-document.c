@@ -1,0 +1,262 @@
+#define G_LOG_DOMAIN "scedit-document"
+
+#include "sc-document.h"
+
+#include <json-glib/json-glib.h>
+
+struct _ScDocument {
+  GObject parent_instance;
+  char *model_path;
+  char *prompt;
+  char *negative_prompt;
+  guint64 seed;
+  gboolean seed_locked;
+  int steps;
+  double cfg_scale;
+  int width, height;
+  guint sampler; /* ScSamplerKind */
+};
+
+G_DEFINE_FINAL_TYPE (ScDocument, sc_document, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_MODEL_PATH,
+  PROP_PROMPT,
+  PROP_NEGATIVE_PROMPT,
+  PROP_SEED,
+  PROP_SEED_LOCKED,
+  PROP_STEPS,
+  PROP_CFG_SCALE,
+  PROP_WIDTH,
+  PROP_HEIGHT,
+  PROP_SAMPLER,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum { CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void
+sc_document_finalize (GObject *object)
+{
+  ScDocument *self = SC_DOCUMENT (object);
+  g_free (self->model_path);
+  g_free (self->prompt);
+  g_free (self->negative_prompt);
+  G_OBJECT_CLASS (sc_document_parent_class)->finalize (object);
+}
+
+static void
+sc_document_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  ScDocument *self = SC_DOCUMENT (object);
+  switch (prop_id)
+    {
+    case PROP_MODEL_PATH: g_value_set_string (value, self->model_path); break;
+    case PROP_PROMPT: g_value_set_string (value, self->prompt); break;
+    case PROP_NEGATIVE_PROMPT: g_value_set_string (value, self->negative_prompt); break;
+    case PROP_SEED: g_value_set_uint64 (value, self->seed); break;
+    case PROP_SEED_LOCKED: g_value_set_boolean (value, self->seed_locked); break;
+    case PROP_STEPS: g_value_set_int (value, self->steps); break;
+    case PROP_CFG_SCALE: g_value_set_double (value, self->cfg_scale); break;
+    case PROP_WIDTH: g_value_set_int (value, self->width); break;
+    case PROP_HEIGHT: g_value_set_int (value, self->height); break;
+    case PROP_SAMPLER: g_value_set_uint (value, self->sampler); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+set_string (char **field, const GValue *value)
+{
+  g_free (*field);
+  *field = g_value_dup_string (value);
+}
+
+static void
+sc_document_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  ScDocument *self = SC_DOCUMENT (object);
+  switch (prop_id)
+    {
+    case PROP_MODEL_PATH: set_string (&self->model_path, value); break;
+    case PROP_PROMPT: set_string (&self->prompt, value); break;
+    case PROP_NEGATIVE_PROMPT: set_string (&self->negative_prompt, value); break;
+    case PROP_SEED: self->seed = g_value_get_uint64 (value); break;
+    case PROP_SEED_LOCKED: self->seed_locked = g_value_get_boolean (value); break;
+    case PROP_STEPS: self->steps = g_value_get_int (value); break;
+    case PROP_CFG_SCALE: self->cfg_scale = g_value_get_double (value); break;
+    /* the model works on 8×8 blocks */
+    case PROP_WIDTH: self->width = g_value_get_int (value) / 8 * 8; break;
+    case PROP_HEIGHT: self->height = g_value_get_int (value) / 8 * 8; break;
+    case PROP_SAMPLER: self->sampler = g_value_get_uint (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+/* One "changed" per property change, whoever made it. */
+static void
+sc_document_dispatch_properties_changed (GObject *object, guint n_pspecs, GParamSpec **pspecs)
+{
+  G_OBJECT_CLASS (sc_document_parent_class)->dispatch_properties_changed (object, n_pspecs, pspecs);
+  g_signal_emit (object, signals[CHANGED], 0);
+}
+
+static void
+sc_document_class_init (ScDocumentClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->finalize = sc_document_finalize;
+  object_class->get_property = sc_document_get_property;
+  object_class->set_property = sc_document_set_property;
+  object_class->dispatch_properties_changed = sc_document_dispatch_properties_changed;
+
+  GParamFlags f = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+  properties[PROP_MODEL_PATH] = g_param_spec_string ("model-path", NULL, NULL, NULL, f);
+  properties[PROP_PROMPT] = g_param_spec_string ("prompt", NULL, NULL, "", f);
+  properties[PROP_NEGATIVE_PROMPT] = g_param_spec_string ("negative-prompt", NULL, NULL, "", f);
+  properties[PROP_SEED] = g_param_spec_uint64 ("seed", NULL, NULL, 0, SC_DOCUMENT_SEED_MAX, 0, f);
+  properties[PROP_SEED_LOCKED] = g_param_spec_boolean ("seed-locked", NULL, NULL, FALSE, f);
+  properties[PROP_STEPS] = g_param_spec_int ("steps", NULL, NULL, 1, 150, 20, f);
+  properties[PROP_CFG_SCALE] = g_param_spec_double ("cfg-scale", NULL, NULL, 1.0, 30.0, 7.0, f);
+  properties[PROP_WIDTH] = g_param_spec_int ("width", NULL, NULL, 64, 2048, 512, f);
+  properties[PROP_HEIGHT] = g_param_spec_int ("height", NULL, NULL, 64, 2048, 512, f);
+  properties[PROP_SAMPLER] = g_param_spec_uint ("sampler", NULL, NULL, 0, SC_SAMPLER_DPMPP_2M,
+                                                SC_SAMPLER_EULER_A, f);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                   NULL, G_TYPE_NONE, 0);
+}
+
+static void
+sc_document_init (ScDocument *self)
+{
+  self->prompt = g_strdup ("");
+  self->negative_prompt = g_strdup ("");
+  self->steps = 20;
+  self->cfg_scale = 7.0;
+  self->width = self->height = 512;
+  self->sampler = SC_SAMPLER_EULER_A;
+  self->seed = g_random_int ();
+}
+
+ScDocument *
+sc_document_new (void)
+{
+  return g_object_new (SC_TYPE_DOCUMENT, NULL);
+}
+
+const char *
+sc_document_get_model_path (ScDocument *self)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), NULL);
+  return self->model_path;
+}
+
+void
+sc_document_set_model_path (ScDocument *self, const char *path)
+{
+  g_return_if_fail (SC_IS_DOCUMENT (self));
+  if (g_strcmp0 (self->model_path, path) == 0)
+    return;
+  g_free (self->model_path);
+  self->model_path = g_strdup (path);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL_PATH]);
+}
+
+guint64
+sc_document_get_seed (ScDocument *self)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), 0);
+  return self->seed;
+}
+
+void
+sc_document_set_seed (ScDocument *self, guint64 seed)
+{
+  g_return_if_fail (SC_IS_DOCUMENT (self));
+  seed = MIN (seed, SC_DOCUMENT_SEED_MAX);
+  if (self->seed == seed)
+    return;
+  self->seed = seed;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEED]);
+}
+
+gboolean
+sc_document_get_seed_locked (ScDocument *self)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), FALSE);
+  return self->seed_locked;
+}
+
+void
+sc_document_reroll_seed (ScDocument *self)
+{
+  /* 32 bits, as other tools use, so seeds can be typed and shared */
+  sc_document_set_seed (self, g_random_int ());
+}
+
+void
+sc_document_to_request (ScDocument *self, ScRequest *r)
+{
+  g_return_if_fail (SC_IS_DOCUMENT (self));
+  sc_request_init (r);
+  r->model_path = self->model_path;
+  r->prompt = self->prompt ? self->prompt : (char *) "";
+  r->negative_prompt = self->negative_prompt;
+  r->seed = self->seed;
+  r->steps = self->steps;
+  r->cfg_scale = (float) self->cfg_scale;
+  r->width = self->width;
+  r->height = self->height;
+  r->sampler = (ScSamplerKind) self->sampler;
+}
+
+gboolean
+sc_document_apply_json (ScDocument *self, const char *json, GError **error)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), FALSE);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, json, -1, error))
+    return FALSE;
+  JsonNode *root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "not a JSON object");
+      return FALSE;
+    }
+  JsonObject *o = json_node_get_object (root);
+  GObject *obj = G_OBJECT (self);
+  g_object_freeze_notify (obj); /* one "changed" for the lot */
+  if (json_object_has_member (o, "prompt"))
+    g_object_set (obj, "prompt", json_object_get_string_member_with_default (o, "prompt", ""), NULL);
+  if (json_object_has_member (o, "negative_prompt"))
+    g_object_set (obj, "negative-prompt", json_object_get_string_member_with_default (o, "negative_prompt", ""),
+                  NULL);
+  const char *seed = json_object_get_string_member_with_default (o, "seed", NULL);
+  if (seed)
+    {
+      sc_document_set_seed (self, g_ascii_strtoull (seed, NULL, 10));
+      g_object_set (obj, "seed-locked", TRUE, NULL); /* restoring an image means keeping its seed */
+    }
+  int steps = (int) json_object_get_int_member_with_default (o, "steps", 0);
+  if (steps >= 1 && steps <= 150)
+    g_object_set (obj, "steps", steps, NULL);
+  double cfg = json_object_get_double_member_with_default (o, "cfg_scale", 0);
+  if (cfg >= 1 && cfg <= 30)
+    g_object_set (obj, "cfg-scale", cfg, NULL);
+  int w = (int) json_object_get_int_member_with_default (o, "width", 0);
+  int h = (int) json_object_get_int_member_with_default (o, "height", 0);
+  if (w >= 64 && w <= 2048 && h >= 64 && h <= 2048)
+    g_object_set (obj, "width", w, "height", h, NULL);
+  ScSamplerKind kind;
+  const char *sampler = json_object_get_string_member_with_default (o, "sampler", NULL);
+  if (sampler && sc_sampler_kind_from_name (sampler, &kind, NULL))
+    g_object_set (obj, "sampler", (guint) kind, NULL);
+  g_object_thaw_notify (obj);
+  return TRUE;
+}

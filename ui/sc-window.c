@@ -1,0 +1,619 @@
+#define G_LOG_DOMAIN "scedit-window"
+
+#include "sc-window.h"
+
+#include "core/error.h"
+#include "sc-config.h"
+#include "sc-create-panel.h"
+
+#include <glib/gi18n.h>
+
+struct _ScWindow {
+  AdwApplicationWindow parent_instance;
+
+  /* template */
+  AdwToastOverlay *toast_overlay;
+  AdwViewSwitcherTitle *switcher_title;
+  AdwViewSwitcherBar *switcher_bar;
+  GtkStack *main_stack;
+  GtkSpinner *loading_spinner;
+  AdwViewStack *view_stack;
+  ScCanvas *canvas;
+  AdwStatusPage *canvas_hint;
+  GtkProgressBar *progress_bar;
+  ScHistoryStrip *history;
+  ScCreatePanel *panel;
+
+  ScDocument *document;
+  GSettings *settings;        /* NULL when the schema is not installed (an uninstalled build) */
+  ScEngine *engine;
+  guint64 load_id;            /* the load request in flight, 0 none */
+  guint64 render_id;          /* the render in flight, 0 none */
+  gboolean user_cancelled;
+  char *model_path;           /* the model the engine has loaded */
+  ScHistoryItem *shown;       /* the render on the canvas (for Save) */
+  GtkNativeDialog *chooser;
+  GCancellable *cancellable;  /* file reads and writes; cancelled when the window goes */
+};
+
+G_DEFINE_FINAL_TYPE (ScWindow, sc_window, ADW_TYPE_APPLICATION_WINDOW)
+
+void
+sc_window_toast (ScWindow *self, const char *message)
+{
+  AdwToast *toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 4);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+update_actions (ScWindow *self)
+{
+  GtkWidget *w = GTK_WIDGET (self);
+  gboolean ready = self->model_path != NULL;
+  gtk_widget_action_set_enabled (w, "win.generate", ready);
+  gtk_widget_action_set_enabled (w, "win.cancel", self->render_id != 0);
+  gtk_widget_action_set_enabled (w, "win.save", self->shown != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), self->render_id != 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->canvas_hint), sc_canvas_get_texture (self->canvas) == NULL);
+}
+
+static void
+show_item (ScWindow *self, ScHistoryItem *item)
+{
+  g_set_object (&self->shown, item);
+  sc_canvas_set_texture (self->canvas, item ? sc_history_item_get_texture (item) : NULL);
+  update_actions (self);
+}
+
+/* The view switcher appears only once the stack has more than one page (only Create for now). */
+static void
+update_switcher (ScWindow *self)
+{
+  GListModel *pages = G_LIST_MODEL (adw_view_stack_get_pages (self->view_stack));
+  gboolean several = g_list_model_get_n_items (pages) > 1;
+  g_object_unref (pages);
+  adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title, several);
+  adw_view_switcher_bar_set_reveal (self->switcher_bar,
+                                    several && adw_view_switcher_title_get_title_visible (self->switcher_title));
+}
+
+/* ---- engine callbacks: on the main context ---- */
+
+static void
+on_model_loaded (gpointer user, guint64 id, const char *path, const char *description)
+{
+  ScWindow *self = user;
+  if (g_strcmp0 (self->model_path, path) != 0)
+    {
+      g_free (self->model_path);
+      self->model_path = g_strdup (path);
+      g_autofree char *name = g_path_get_basename (path);
+      adw_view_switcher_title_set_subtitle (self->switcher_title, name);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->switcher_title), description);
+    }
+  gtk_spinner_stop (self->loading_spinner);
+  gtk_stack_set_visible_child_name (self->main_stack, "ready");
+  update_actions (self);
+}
+
+static void
+on_progress (gpointer user, guint64 id, int step, int n_steps, const ScImage *preview)
+{
+  ScWindow *self = user;
+  if (id != self->render_id || !preview)
+    return;
+  g_autoptr (GdkTexture) texture = sc_texture_new_for_image (preview);
+  sc_canvas_set_texture (self->canvas, texture);
+  gtk_progress_bar_set_fraction (self->progress_bar, (double) (step + 1) / n_steps);
+  g_autofree char *text = g_strdup_printf (_("Step %d of %d"), step + 1, n_steps);
+  gtk_progress_bar_set_text (self->progress_bar, text);
+  update_actions (self);
+}
+
+static void
+on_done (gpointer user, guint64 id, ScResult *result, const GError *error)
+{
+  ScWindow *self = user;
+  if (id == self->load_id)
+    {
+      self->load_id = 0;
+      if (error && g_error_matches (error, SC_ERROR, SC_ERROR_CANCELLED))
+        return; /* superseded by a render, which loads the same model */
+      if (error)
+        {
+          g_autofree char *msg = g_strdup_printf (_("Could not open the model: %s"), error->message);
+          sc_window_toast (self, msg);
+          gtk_spinner_stop (self->loading_spinner);
+          gtk_stack_set_visible_child_name (self->main_stack, self->model_path ? "ready" : "empty");
+        }
+      return;
+    }
+  if (id != self->render_id)
+    return; /* superseded by a newer render */
+  self->render_id = 0;
+  if (result)
+    {
+      ScResult *mine = g_new (ScResult, 1); /* steal it from the engine */
+      *mine = *result;
+      memset (result, 0, sizeof *result);
+      g_autoptr (ScHistoryItem) item = sc_history_item_new (mine);
+      sc_history_strip_prepend (self->history, item);
+      show_item (self, item);
+    }
+  else
+    {
+      /* the canvas still shows the last preview: go back to the last finished image */
+      show_item (self, self->shown);
+      if (!self->model_path) /* the render carried a model load that failed */
+        {
+          gtk_spinner_stop (self->loading_spinner);
+          gtk_stack_set_visible_child_name (self->main_stack, "empty");
+        }
+      if (error && g_error_matches (error, SC_ERROR, SC_ERROR_CANCELLED))
+        {
+          if (self->user_cancelled)
+            sc_window_toast (self, _("Cancelled"));
+        }
+      else if (error)
+        {
+          g_autofree char *msg = g_strdup_printf (_("Could not create the image: %s"), error->message);
+          sc_window_toast (self, msg);
+        }
+    }
+  self->user_cancelled = FALSE;
+  update_actions (self);
+}
+
+static const ScEngineCallbacks engine_callbacks = { on_model_loaded, on_progress, on_done };
+
+/* ---- public ---- */
+
+void
+sc_window_load_model (ScWindow *self, const char *path)
+{
+  g_return_if_fail (SC_IS_WINDOW (self) && path);
+  sc_document_set_model_path (self->document, path);
+  ScRequest r;
+  sc_request_init (&r); /* no prompt: load only */
+  r.model_path = (char *) path;
+  self->load_id = sc_engine_submit (self->engine, &r);
+  if (!self->model_path)
+    {
+      gtk_spinner_start (self->loading_spinner);
+      gtk_stack_set_visible_child_name (self->main_stack, "loading");
+    }
+  else
+    sc_window_toast (self, _("Loading the model…"));
+}
+
+static void
+generate (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScWindow *self = SC_WINDOW (widget);
+  if (!self->model_path)
+    return;
+  if (!sc_document_get_seed_locked (self->document))
+    sc_document_reroll_seed (self->document);
+  ScRequest r;
+  sc_document_to_request (self->document, &r);
+  /* a model still loading is the one the user wants: rendering with it also finishes the load */
+  r.model_path = self->load_id ? (char *) sc_document_get_model_path (self->document) : self->model_path;
+  r.n_threads = self->settings ? g_settings_get_int (self->settings, "threads") : 0;
+  self->user_cancelled = FALSE;
+  self->render_id = sc_engine_submit (self->engine, &r);
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_progress_bar_set_text (self->progress_bar, _("Starting…"));
+  update_actions (self);
+}
+
+static void
+cancel (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScWindow *self = SC_WINDOW (widget);
+  if (!self->render_id)
+    return;
+  self->user_cancelled = TRUE;
+  sc_engine_cancel (self->engine);
+}
+
+static void
+reroll_seed (GtkWidget *widget, const char *action, GVariant *param)
+{
+  sc_document_reroll_seed (SC_WINDOW (widget)->document);
+}
+
+static void
+copy_seed (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScWindow *self = SC_WINDOW (widget);
+  ScHistoryItem *item = sc_history_strip_lookup (self->history, g_variant_get_uint64 (param));
+  if (!item)
+    return;
+  g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, sc_history_item_get_seed (item));
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), seed);
+  g_autofree char *msg = g_strdup_printf (_("Seed %s copied"), seed);
+  sc_window_toast (self, msg);
+}
+
+static void
+delete_render (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScWindow *self = SC_WINDOW (widget);
+  guint64 id = g_variant_get_uint64 (param);
+  if (self->shown && sc_history_item_get_id (self->shown) == id)
+    show_item (self, NULL);
+  sc_history_strip_remove (self->history, id);
+}
+
+static void
+on_history_activated (ScHistoryStrip *strip, ScHistoryItem *item, ScWindow *self)
+{
+  if (self->render_id)
+    return; /* the canvas belongs to the live preview */
+  show_item (self, item);
+  const ScResult *r = sc_history_item_get_result (item);
+  if (r->json)
+    sc_document_apply_json (self->document, r->json, NULL);
+}
+
+/* ---- files: choosers on the UI thread, reading and writing on worker threads ---- */
+
+G_GNUC_BEGIN_IGNORE_DEPRECATIONS /* GtkFileChooserNative: GtkFileDialog is 4.10, our floor 4.8 */
+
+typedef void (*ChosenFunc) (ScWindow *self, GFile *file);
+
+static void
+on_chooser_response (GtkNativeDialog *dialog, int response, ScWindow *self)
+{
+  ChosenFunc func = (ChosenFunc) g_object_get_data (G_OBJECT (dialog), "sc-chosen");
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      if (file)
+        func (self, file);
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+run_chooser (ScWindow *self, const char *title, GtkFileChooserAction mode, const char *accept, GtkFileFilter *filter,
+             ChosenFunc func, const char *start_folder, const char *suggested_name)
+{
+  if (self->chooser)
+    return;
+  GtkFileChooserNative *n = gtk_file_chooser_native_new (title, GTK_WINDOW (self), mode, accept, _("_Cancel"));
+  if (filter)
+    gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (n), filter);
+  if (start_folder && *start_folder)
+    {
+      g_autoptr (GFile) folder = g_file_new_for_path (start_folder);
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (n), folder, NULL);
+    }
+  if (suggested_name)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (n), suggested_name);
+  g_object_set_data (G_OBJECT (n), "sc-chosen", (gpointer) func);
+  g_signal_connect (n, "response", G_CALLBACK (on_chooser_response), self);
+  self->chooser = GTK_NATIVE_DIALOG (n);
+  gtk_native_dialog_show (self->chooser);
+}
+
+G_GNUC_END_IGNORE_DEPRECATIONS
+
+static char *
+model_folder (ScWindow *self)
+{
+  return self->settings ? g_settings_get_string (self->settings, "model-folder") : NULL;
+}
+
+static void
+model_chosen (ScWindow *self, GFile *file)
+{
+  g_autofree char *path = g_file_get_path (file);
+  if (path)
+    sc_window_load_model (self, path);
+}
+
+static void
+choose_model (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScWindow *self = SC_WINDOW (widget);
+  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (filter, _("Stable Diffusion Models"));
+  gtk_file_filter_add_suffix (filter, "safetensors");
+  g_autofree char *folder = model_folder (self);
+  run_chooser (self, _("Choose a Model"), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), filter, model_chosen, folder,
+               NULL);
+}
+
+static void
+choose_model_folder (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScWindow *self = SC_WINDOW (widget);
+  g_autofree char *folder = model_folder (self);
+  run_chooser (self, _("Choose a Diffusers Model Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Select"),
+               NULL, model_chosen, folder, NULL);
+}
+
+/* Opening: pixels and text chunks are read on a worker thread. */
+typedef struct {
+  ScImage *image;
+  char *json;
+} Opened;
+
+static void
+opened_free (gpointer data)
+{
+  Opened *o = data;
+  sc_image_free (o->image);
+  g_free (o->json);
+  g_free (o);
+}
+
+static void
+open_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  g_autofree char *path = g_file_get_path (data);
+  GError *error = NULL;
+  if (!path)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, _("Only local files can be opened"));
+      return;
+    }
+  g_autoptr (ScImage) raw = sc_image_load (path, &error);
+  ScImage *rgb = raw ? sc_image_to_rgb8 (raw, &error) : NULL;
+  if (!rgb)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  Opened *o = g_new0 (Opened, 1);
+  o->image = rgb;
+  g_autoptr (GHashTable) text = sc_png_read_text (path, NULL); /* a JPEG has none: not an error */
+  if (text)
+    o->json = g_strdup (g_hash_table_lookup (text, "scedit"));
+  g_task_return_pointer (task, o, opened_free);
+}
+
+static void
+open_done (GObject *source, GAsyncResult *res, gpointer user)
+{
+  GError *error = NULL;
+  Opened *o = g_task_propagate_pointer (G_TASK (res), &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_error_free (error);
+      return;
+    }
+  ScWindow *self = SC_WINDOW (source);
+  GFile *file = g_task_get_task_data (G_TASK (res));
+  g_autofree char *name = g_file_get_basename (file);
+  if (!o)
+    {
+      g_autofree char *msg = g_strdup_printf (_("Could not open “%s”: %s"), name, error->message);
+      sc_window_toast (self, msg);
+      g_error_free (error);
+      return;
+    }
+  g_autoptr (GdkTexture) texture = sc_texture_new_for_image (o->image);
+  g_clear_object (&self->shown);
+  sc_canvas_set_texture (self->canvas, texture);
+  g_autofree char *msg = NULL;
+  if (o->json && sc_document_apply_json (self->document, o->json, NULL))
+    msg = g_strdup_printf (_("Settings restored from “%s”"), name);
+  else
+    msg = g_strdup_printf (_("“%s” holds no SCEdit settings"), name);
+  sc_window_toast (self, msg);
+  if (self->model_path)
+    gtk_stack_set_visible_child_name (self->main_stack, "ready");
+  opened_free (o);
+  update_actions (self);
+}
+
+void
+sc_window_open_image (ScWindow *self, GFile *file)
+{
+  g_return_if_fail (SC_IS_WINDOW (self) && G_IS_FILE (file));
+  g_autoptr (GTask) task = g_task_new (self, self->cancellable, open_done, NULL);
+  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  g_task_run_in_thread (task, open_thread);
+}
+
+static void
+image_chosen (ScWindow *self, GFile *file)
+{
+  sc_window_open_image (self, file);
+}
+
+static void
+open_image (GtkWidget *widget, const char *action, GVariant *param)
+{
+  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (filter, _("Images"));
+  gtk_file_filter_add_mime_type (filter, "image/png");
+  gtk_file_filter_add_mime_type (filter, "image/jpeg");
+  run_chooser (SC_WINDOW (widget), _("Open an Image"), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), filter,
+               image_chosen, NULL, NULL);
+}
+
+/* Saving: the PNG (with both parameter chunks) is written on a worker thread. */
+static void
+save_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  ScHistoryItem *item = data;
+  const char *path = g_object_get_data (G_OBJECT (task), "sc-path");
+  GError *error = NULL;
+  if (sc_result_save_png (sc_history_item_get_result (item), path, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+save_done (GObject *source, GAsyncResult *res, gpointer user)
+{
+  GError *error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (res), &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_error_free (error);
+      return;
+    }
+  ScWindow *self = SC_WINDOW (source);
+  g_autofree char *name = g_path_get_basename (g_object_get_data (G_OBJECT (res), "sc-path"));
+  g_autofree char *msg = ok ? g_strdup_printf (_("Saved “%s”"), name)
+                            : g_strdup_printf (_("Could not save “%s”: %s"), name, error->message);
+  sc_window_toast (self, msg);
+  g_clear_error (&error);
+}
+
+static void
+save_chosen (ScWindow *self, GFile *file)
+{
+  if (!self->shown)
+    return;
+  char *path = g_file_get_path (file);
+  if (!path)
+    {
+      sc_window_toast (self, _("Only local files can be saved"));
+      return;
+    }
+  g_autoptr (GTask) task = g_task_new (self, self->cancellable, save_done, NULL);
+  g_object_set_data_full (G_OBJECT (task), "sc-path", path, g_free);
+  g_task_set_task_data (task, g_object_ref (self->shown), g_object_unref);
+  g_task_run_in_thread (task, save_thread);
+}
+
+static void
+save_image (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScWindow *self = SC_WINDOW (widget);
+  if (!self->shown)
+    return;
+  g_autofree char *name = g_strdup_printf ("scedit-%" G_GUINT64_FORMAT ".png", sc_history_item_get_seed (self->shown));
+  run_chooser (self, _("Save Image"), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), NULL, save_chosen,
+               g_get_user_special_dir (G_USER_DIRECTORY_PICTURES), name);
+}
+
+/* ---- GObject ---- */
+
+static void
+sc_window_dispose (GObject *object)
+{
+  ScWindow *self = SC_WINDOW (object);
+  g_cancellable_cancel (self->cancellable);
+  g_clear_pointer (&self->engine, sc_engine_free); /* cancels and joins; no callback after this */
+  if (self->chooser)
+    gtk_native_dialog_destroy (self->chooser);
+  g_clear_object (&self->chooser);
+  g_clear_object (&self->shown);
+  gtk_widget_dispose_template (GTK_WIDGET (self), SC_TYPE_WINDOW);
+  g_clear_object (&self->document);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->cancellable);
+  G_OBJECT_CLASS (sc_window_parent_class)->dispose (object);
+}
+
+static void
+sc_window_finalize (GObject *object)
+{
+  g_free (SC_WINDOW (object)->model_path);
+  G_OBJECT_CLASS (sc_window_parent_class)->finalize (object);
+}
+
+static void
+sc_window_class_init (ScWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  object_class->dispose = sc_window_dispose;
+  object_class->finalize = sc_window_finalize;
+
+  g_type_ensure (SC_TYPE_CANVAS);
+  g_type_ensure (SC_TYPE_HISTORY_STRIP);
+  g_type_ensure (SC_TYPE_CREATE_PANEL);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/scedit/Studio/ui/window.ui");
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, switcher_bar);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, canvas);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, canvas_hint);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, history);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, panel);
+
+  gtk_widget_class_install_action (widget_class, "win.generate", NULL, generate);
+  gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel);
+  gtk_widget_class_install_action (widget_class, "win.reroll-seed", NULL, reroll_seed);
+  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_image);
+  gtk_widget_class_install_action (widget_class, "win.save", NULL, save_image);
+  gtk_widget_class_install_action (widget_class, "win.choose-model", NULL, choose_model);
+  gtk_widget_class_install_action (widget_class, "win.choose-model-folder", NULL, choose_model_folder);
+  gtk_widget_class_install_action (widget_class, "win.copy-seed", "t", copy_seed);
+  gtk_widget_class_install_action (widget_class, "win.delete-render", "t", delete_render);
+}
+
+static void
+sc_window_init (ScWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+  self->document = sc_document_new ();
+  sc_create_panel_set_document (self->panel, self->document);
+  g_autoptr (GSettingsSchema) schema = g_settings_schema_source_lookup (g_settings_schema_source_get_default (),
+                                                                         SC_APP_ID, TRUE);
+  if (schema)
+    self->settings = g_settings_new (SC_APP_ID);
+  else
+    g_warning ("GSettings schema %s is not installed; preferences are off", SC_APP_ID);
+  self->engine = sc_engine_new (NULL, &engine_callbacks, self);
+  g_signal_connect (self->history, "item-activated", G_CALLBACK (on_history_activated), self);
+  g_signal_connect_swapped (self->switcher_title, "notify::title-visible", G_CALLBACK (update_switcher), self);
+  update_switcher (self);
+  update_actions (self);
+  gtk_stack_set_visible_child_name (self->main_stack, "empty");
+}
+
+ScWindow *
+sc_window_new (GtkApplication *application)
+{
+  return g_object_new (SC_TYPE_WINDOW, "application", application, NULL);
+}
+
+ScDocument *
+sc_window_get_document (ScWindow *self)
+{
+  g_return_val_if_fail (SC_IS_WINDOW (self), NULL);
+  return self->document;
+}
+
+ScCanvas *
+sc_window_get_canvas (ScWindow *self)
+{
+  g_return_val_if_fail (SC_IS_WINDOW (self), NULL);
+  return self->canvas;
+}
+
+ScHistoryStrip *
+sc_window_get_history (ScWindow *self)
+{
+  g_return_val_if_fail (SC_IS_WINDOW (self), NULL);
+  return self->history;
+}
+
+const char *
+sc_window_get_page (ScWindow *self)
+{
+  g_return_val_if_fail (SC_IS_WINDOW (self), NULL);
+  return gtk_stack_get_visible_child_name (self->main_stack);
+}
+
+gboolean
+sc_window_get_busy (ScWindow *self)
+{
+  g_return_val_if_fail (SC_IS_WINDOW (self), FALSE);
+  return self->render_id != 0;
+}

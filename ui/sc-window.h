@@ -1,0 +1,30 @@
+/* ScWindow: the main window — the empty state until a model is loaded, then the Create page (canvas,
+ * history strip, side panel). It owns the document, the engine (its own thread) and the GSettings;
+ * engine callbacks land on the main context, so the UI never waits on a render. */
+#pragma once
+#include <adwaita.h>
+
+#include "sc-canvas.h"
+#include "sc-document.h"
+#include "sc-history-strip.h"
+
+G_BEGIN_DECLS
+
+#define SC_TYPE_WINDOW (sc_window_get_type ())
+G_DECLARE_FINAL_TYPE (ScWindow, sc_window, SC, WINDOW, AdwApplicationWindow)
+
+ScWindow *sc_window_new (GtkApplication *application);
+/* Loads a model on the engine thread: a .safetensors file or a diffusers folder. */
+void sc_window_load_model (ScWindow *self, const char *path);
+/* Shows an image; a PNG we saved also restores its settings. Reads on a worker thread. */
+void sc_window_open_image (ScWindow *self, GFile *file);
+void sc_window_toast (ScWindow *self, const char *message);
+
+/* For tests and the screenshot tool. */
+ScDocument *sc_window_get_document (ScWindow *self);
+ScCanvas *sc_window_get_canvas (ScWindow *self);
+ScHistoryStrip *sc_window_get_history (ScWindow *self);
+const char *sc_window_get_page (ScWindow *self); /* "empty", "loading" or "ready" */
+gboolean sc_window_get_busy (ScWindow *self);   /* a render in flight */
+
+G_END_DECLS
