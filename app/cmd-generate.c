@@ -33,7 +33,7 @@ bad:
  * Conditions are fitted to the output size (width × height); the summary goes into the PNG parameters. */
 static ScTunerSet *
 build_tuner_set (ScModel *m, char **tuners, char **controls, char **conds, double control_scale, int width,
-                 int height, const ScImage *mask, GString *summary, GError **error)
+                 int height, const ScImage *init_image, const ScImage *mask, GString *summary, GError **error)
 {
   guint n_ctrl = controls ? g_strv_length (controls) : 0;
   if ((conds ? g_strv_length (conds) : 0) != n_ctrl)
@@ -60,6 +60,21 @@ build_tuner_set (ScModel *m, char **tuners, char **controls, char **conds, doubl
   for (guint j = 0; j < n_ctrl; j++)
     {
       const char *eq = strchr (conds[j], '=');
+      if (!eq && g_str_has_prefix (conds[j], "inpaint") && init_image && mask)
+        {
+          /* "--cond inpaint[:WEIGHT]": the inpainting controller's condition is the init image with the
+           * mask cut out (scedit.md §3), no separate picture needed. */
+          double weight = 1.0;
+          if (conds[j][7] == ':' && !cli_parse_float (conds[j] + 8, &weight))
+            weight = 1.0;
+          g_autoptr (ScTensor) hint = sc_control_hint_from_image (init_image, SC_CONTROL_INPAINT, mask, width, height,
+                                                                  error);
+          g_autoptr (ScCscTuner) tuner = hint ? sc_csc_tuner_load (controls[j], &m->arch.unet, error) : NULL;
+          if (!tuner || sc_tuner_set_add_control (set, tuner, hint->data, 1, height, width, (float) weight, error) < 0)
+            return NULL;
+          g_string_append_printf (summary, "%sinpaint %g", summary->len ? ", " : "", weight);
+          continue;
+        }
       if (!eq)
         {
           g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "--cond wants KIND=IMAGE[:WEIGHT], got “%s”",
@@ -141,7 +156,8 @@ cmd_generate (int argc, char **argv)
     { "control", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &controls, "SCEdit controller (CSC-Tuner) for the next --cond",
       "FILE" },
     { "cond", 0, 0, G_OPTION_ARG_STRING_ARRAY, &conds,
-      "Condition for the matching --control: canny|color|depth|sketch|inpaint|hint=IMAGE, with its weight",
+      "Condition for the matching --control: canny|color|depth|sketch|inpaint|hint=IMAGE, with its weight "
+      "(plain “inpaint[:WEIGHT]” uses --init and --mask)",
       "KIND=IMAGE[:WEIGHT]" },
     { "control-scale", 0, 0, G_OPTION_ARG_DOUBLE, &control_scale, "Scale of all conditions (default 1)", "S" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output PNG", "OUT.png" },
@@ -221,7 +237,8 @@ cmd_generate (int argc, char **argv)
   g_autoptr (GString) summary = g_string_new (NULL);
   if (tuners || controls || conds)
     {
-      set = build_tuner_set (m, tuners, controls, conds, control_scale, p.width, p.height, mask_img, summary, &error);
+      set = build_tuner_set (m, tuners, controls, conds, control_scale, p.width, p.height, init_img, mask_img, summary,
+                             &error);
       if (!set)
         return cli_fail (error);
       p.tuners = set;

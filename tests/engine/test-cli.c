@@ -391,6 +391,21 @@ test_generate_scedit (void)
   g_assert_nonnull (strstr (g_hash_table_lookup (text, "parameters"), ", SCEdit: style style.safetensors 0.8, canny 0.7"));
   g_hash_table_unref (text);
 
+  /* an inpainting controller takes the init image with the mask cut out, without a separate picture */
+  g_autofree char *mask = tmp ("mask.png"), *inpainted = tmp ("inpainted.png");
+  {
+    g_autoptr (ScImage) m = sc_image_new (64, 64, 1, 8, &error);
+    g_assert_no_error (error);
+    for (int y = 16; y < 40; y++)
+      memset ((guint8 *) m->data + y * 64 + 20, 255, 24);
+    g_assert_true (sc_image_save_png (m, mask, NULL, NULL, 0, &error));
+  }
+  r = run ("generate", "-m", model, "--vocab", v, "-p", "a cat", "--steps", "3", "--init", base, "--mask", mask,
+           "--control", csc, "--cond", "inpaint:0.5", "-o", inpainted, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "SCEdit: inpaint 0.5"));
+  run_clear (&r);
+
   /* mistakes: clear errors, exit status 1 */
   r = GEN (zero, "--control", csc);
   g_assert_cmpint (r.status, ==, 1);
