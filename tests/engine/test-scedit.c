@@ -645,7 +645,7 @@ test_bad_files (void)
     g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
     g_autofree char *bin = g_build_filename (dir, "adapter_model.bin", NULL);
     /* a broken pickle archive: read by the restricted unpickler, refused as malformed */
-    g_assert_true (g_file_set_contents (bin, "PK\003\004 not really a zip", 24, NULL));
+    g_assert_true (g_file_set_contents (bin, "PK\003\004 not really a zip", -1, NULL));
     g_autofree char *top = tmp_path ("bin");
     expect_load_error (top, tiny, FALSE, SC_ERROR_FORMAT, "adapter_model.bin");
     g_autofree char *none = tmp_path ("does-not-exist");
