@@ -32,7 +32,7 @@ fill_normal (float *p, size_t n, uint64_t seed)
 int
 cmd_bench (int argc, char **argv)
 {
-  char *arch = NULL;
+  g_autofree char *arch = NULL;
   int res = 512, batch = 1, threads = 0, iters = 3;
   GOptionEntry entries[] = {
     { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "tiny-sd1|tiny-sd2|sd15|sd21", "ARCH" },
@@ -149,7 +149,6 @@ cmd_bench (int argc, char **argv)
     sc_vae_free (vae);
   if (text)
     sc_clip_text_free (text);
-  g_free (arch);
   return 0;
 }
 

@@ -265,7 +265,7 @@ out:
 int
 cmd_eval (int argc, char **argv)
 {
-  char *model = NULL, *in = NULL, *out = NULL, *arch = NULL;
+  g_autofree char *model = NULL, *in = NULL, *out = NULL, *arch = NULL;
   int threads = 0;
   EvalTuners et = { .control_scale = 1.0 };
   GOptionEntry entries[] = {
@@ -310,10 +310,6 @@ cmd_eval (int argc, char **argv)
                 : comp == SC_COMPONENT_TEXT ? eval_text (m, st, out, &error)
                                             : eval_vae (m, st, comp == SC_COMPONENT_VAE_ENCODER, out, &error);
   sc_safetensors_close (st);
-  g_free (model);
-  g_free (in);
-  g_free (out);
-  g_free (arch);
   g_strfreev (et.tuners);
   g_strfreev (et.controls);
   g_strfreev (et.hints);

@@ -117,12 +117,13 @@ print_progress (gpointer user, int step, int n_steps, const float *preview, int 
 int
 cmd_generate (int argc, char **argv)
 {
-  char *model = NULL, *prompt = NULL, *neg = NULL, *sampler = NULL, *init = NULL, *vocab = NULL, *out = NULL;
-  char *arch = NULL, *prediction = NULL, *spacing = NULL, *mask = NULL, *outpaint = NULL;
+  /* Option values: freed on every return. */
+  g_autofree char *model = NULL, *prompt = NULL, *neg = NULL, *sampler = NULL, *init = NULL, *vocab = NULL;
+  g_autofree char *out = NULL, *arch = NULL, *prediction = NULL, *spacing = NULL, *mask = NULL, *outpaint = NULL;
   int steps = 20, width = 0, height = 0, threads = 0, mask_grow = 4, mask_feather = 8;
   gboolean color_match = FALSE, mask_nearest = FALSE;
   double cfg = 7.5, rescale = 0.0, strength = -1.0, eta = 0.0, control_scale = 1.0;
-  char **tuners = NULL, **controls = NULL, **conds = NULL;
+  g_auto (GStrv) tuners = NULL, controls = NULL, conds = NULL;
   gint64 seed = 42;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file or diffusers folder", "MODEL" },
@@ -259,21 +260,6 @@ cmd_generate (int argc, char **argv)
     return cli_fail (error);
   printf ("Saved %s (%d×%d, seed %" G_GINT64_FORMAT ", %.1f s)\n", out, img->width, img->height, seed,
           (double) (g_get_monotonic_time () - t1) / 1e6);
-  g_free (model);
-  g_free (prompt);
-  g_free (neg);
-  g_free (sampler);
-  g_free (init);
-  g_free (vocab);
-  g_free (out);
-  g_free (arch);
-  g_free (prediction);
-  g_free (spacing);
-  g_free (mask);
-  g_free (outpaint);
-  g_strfreev (tuners);
-  g_strfreev (controls);
-  g_strfreev (conds);
   return 0;
 }
 

@@ -5,7 +5,7 @@
 int
 cmd_make_model (int argc, char **argv)
 {
-  char *arch = NULL, *layout = NULL, *dtype = NULL, *out = NULL;
+  g_autofree char *arch = NULL, *layout = NULL, *dtype = NULL, *out = NULL;
   gint64 seed = 0;
   GOptionEntry entries[] = {
     { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "tiny-sd1|tiny-sd2|sd15|sd21", "ARCH" },
@@ -41,10 +41,6 @@ cmd_make_model (int argc, char **argv)
     return cli_fail (error);
   printf ("Wrote %s (%s, seed %" G_GINT64_FORMAT ", %s layout, %s)\n", out, arch, seed,
           l == SC_LAYOUT_LDM ? "ldm" : "diffusers", sc_dtype_name (dt));
-  g_free (arch);
-  g_free (layout);
-  g_free (dtype);
-  g_free (out);
   return 0;
 }
 
@@ -85,7 +81,7 @@ info_tuner (const char *path)
 int
 cmd_info (int argc, char **argv)
 {
-  char *arch = NULL;
+  g_autofree char *arch = NULL;
   GOptionEntry entries[] = {
     { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "Architecture when the tensors cannot tell", "ARCH" },
     { NULL },
@@ -98,10 +94,7 @@ cmd_info (int argc, char **argv)
   if (argc != 2)
     return cli_usage_error (ctx, "info needs one file or folder");
   if (info_tuner (argv[1]))
-    {
-      g_free (arch);
-      return 0;
-    }
+    return 0;
   ScModelOptions opts = { .arch = arch };
   g_autoptr (ScModel) m = sc_model_probe (argv[1], &opts, &error);
   if (!m)
@@ -134,7 +127,6 @@ cmd_info (int argc, char **argv)
         printf ("params.%s: %" G_GINT64_FORMAT "\n", comps[i].name, n);
       }
   printf ("params.total: %" G_GINT64_FORMAT "\n", total);
-  g_free (arch);
   return 0;
 }
 

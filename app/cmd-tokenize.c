@@ -4,7 +4,7 @@
 int
 cmd_tokenize (int argc, char **argv)
 {
-  char *kind = NULL, *vocab = NULL;
+  g_autofree char *kind = NULL, *vocab = NULL;
   GOptionEntry entries[] = {
     { "kind", 0, 0, G_OPTION_ARG_STRING, &kind, "sd1 (pad with 49407, default) or sd2 (pad with 0)", "sd1|sd2" },
     { "vocab", 0, 0, G_OPTION_ARG_FILENAME, &vocab, "BPE file (.txt.gz), merges.txt or tokenizer folder", "FILE" },
@@ -37,8 +37,6 @@ cmd_tokenize (int argc, char **argv)
       printf ("%s\n", line->str);
       g_string_free (line, TRUE);
     }
-  g_free (kind);
-  g_free (vocab);
   return 0;
 }
 

@@ -7,7 +7,7 @@
 int
 cmd_make_tuner (int argc, char **argv)
 {
-  char *kind = NULL, *arch = NULL, *out = NULL, *condition = NULL, *trigger = NULL;
+  g_autofree char *kind = NULL, *arch = NULL, *out = NULL, *condition = NULL, *trigger = NULL;
   double ratio = 1.0, hint_ratio = 1.0;
   int kernel = 3, hint_out = 256;
   gboolean random_all = FALSE;
@@ -73,10 +73,5 @@ cmd_make_tuner (int argc, char **argv)
     printf ("Wrote %s (%s tuner for %s, seed %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " parameters)\n", out,
             csc ? "csc" : "sc", arch, seed, params);
 out:
-  g_free (kind);
-  g_free (arch);
-  g_free (out);
-  g_free (condition);
-  g_free (trigger);
   return status;
 }

@@ -44,6 +44,9 @@ run (const char *first, ...)
                                &wait_status, &error));
   g_assert_no_error (error);
   r.status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  if (r.status < 0) /* killed: show why (a sanitizer report, an abort message) */
+    g_printerr ("scedit %s was killed by signal %d; its stderr:\n%s\n", first ? first : "",
+                WIFSIGNALED (wait_status) ? WTERMSIG (wait_status) : 0, r.err);
   g_ptr_array_unref (argv);
   return r;
 }
