@@ -2,6 +2,8 @@
 
 #include "sc-create-panel.h"
 
+#include "sc-conditions-panel.h"
+
 #include <adwaita.h>
 
 struct _ScCreatePanel {
@@ -16,6 +18,7 @@ struct _ScCreatePanel {
   GtkSpinButton *width_spin;
   GtkSpinButton *height_spin;
   AdwComboRow *sampler_row;
+  ScConditionsPanel *conditions_panel;
   ScDocument *document;
   GPtrArray *bindings;
 };
@@ -72,6 +75,7 @@ sc_create_panel_class_init (ScCreatePanelClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   object_class->dispose = sc_create_panel_dispose;
   object_class->finalize = sc_create_panel_finalize;
+  g_type_ensure (SC_TYPE_CONDITIONS_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/scedit/Studio/ui/create-panel.ui");
   gtk_widget_class_bind_template_child (widget_class, ScCreatePanel, box);
   gtk_widget_class_bind_template_child (widget_class, ScCreatePanel, prompt_view);
@@ -83,6 +87,7 @@ sc_create_panel_class_init (ScCreatePanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ScCreatePanel, width_spin);
   gtk_widget_class_bind_template_child (widget_class, ScCreatePanel, height_spin);
   gtk_widget_class_bind_template_child (widget_class, ScCreatePanel, sampler_row);
+  gtk_widget_class_bind_template_child (widget_class, ScCreatePanel, conditions_panel);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -101,6 +106,7 @@ sc_create_panel_set_document (ScCreatePanel *self, ScDocument *document)
   if (self->document)
     unbind_all (self);
   g_set_object (&self->document, document);
+  sc_conditions_panel_set_document (self->conditions_panel, document);
   if (!document)
     return;
   bind (self, "prompt", gtk_text_view_get_buffer (self->prompt_view), "text");

@@ -15,7 +15,39 @@ struct _ScDocument {
   double cfg_scale;
   int width, height;
   guint sampler; /* ScSamplerKind */
+  GArray *styles;     /* Style */
+  GArray *conditions; /* Condition */
+  GArray *request_styles, *request_controls; /* what sc_document_to_request lends out */
 };
+
+typedef struct {
+  char *path;
+  double strength;
+} Style;
+
+typedef struct {
+  ScControlKind kind;
+  GBytes *picture;
+  int width, height;
+  gboolean is_map;
+  double weight;
+  gboolean visible;
+  char *controller;
+} Condition;
+
+static void
+style_clear (gpointer data)
+{
+  g_free (((Style *) data)->path);
+}
+
+static void
+condition_clear (gpointer data)
+{
+  Condition *c = data;
+  g_clear_pointer (&c->picture, g_bytes_unref);
+  g_free (c->controller);
+}
 
 G_DEFINE_FINAL_TYPE (ScDocument, sc_document, G_TYPE_OBJECT)
 
@@ -36,7 +68,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-enum { CHANGED, N_SIGNALS };
+enum { CHANGED, LAYERS_CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void
@@ -46,6 +78,10 @@ sc_document_finalize (GObject *object)
   g_free (self->model_path);
   g_free (self->prompt);
   g_free (self->negative_prompt);
+  g_array_unref (self->styles);
+  g_array_unref (self->conditions);
+  g_array_unref (self->request_styles);
+  g_array_unref (self->request_controls);
   G_OBJECT_CLASS (sc_document_parent_class)->finalize (object);
 }
 
@@ -130,6 +166,8 @@ sc_document_class_init (ScDocumentClass *klass)
 
   signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                    NULL, G_TYPE_NONE, 0);
+  signals[LAYERS_CHANGED] = g_signal_new ("layers-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                          NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -142,6 +180,12 @@ sc_document_init (ScDocument *self)
   self->width = self->height = 512;
   self->sampler = SC_SAMPLER_EULER_A;
   self->seed = g_random_int ();
+  self->styles = g_array_new (FALSE, TRUE, sizeof (Style));
+  g_array_set_clear_func (self->styles, style_clear);
+  self->conditions = g_array_new (FALSE, TRUE, sizeof (Condition));
+  g_array_set_clear_func (self->conditions, condition_clear);
+  self->request_styles = g_array_new (FALSE, TRUE, sizeof (ScRequestStyle));
+  self->request_controls = g_array_new (FALSE, TRUE, sizeof (ScRequestControl));
 }
 
 ScDocument *
@@ -214,6 +258,222 @@ sc_document_to_request (ScDocument *self, ScRequest *r)
   r->width = self->width;
   r->height = self->height;
   r->sampler = (ScSamplerKind) self->sampler;
+
+  g_array_set_size (self->request_styles, 0);
+  for (guint i = 0; i < self->styles->len; i++)
+    {
+      Style *st = &g_array_index (self->styles, Style, i);
+      ScRequestStyle rs = { st->path, (float) st->strength };
+      g_array_append_val (self->request_styles, rs);
+    }
+  g_array_set_size (self->request_controls, 0);
+  for (guint i = 0; i < self->conditions->len; i++)
+    {
+      Condition *c = &g_array_index (self->conditions, Condition, i);
+      if (!c->picture || !c->controller || !c->visible || c->weight <= 0)
+        continue; /* not ready or switched off: the engine need not load its controller */
+      ScRequestControl rc = {
+        .controller = c->controller,
+        .kind = c->is_map ? SC_CONTROL_HINT : c->kind,
+        .picture = c->picture, /* borrowed; the engine's copy takes its own reference */
+        .width = c->width,
+        .height = c->height,
+        .weight = (float) c->weight,
+      };
+      g_array_append_val (self->request_controls, rc);
+    }
+  r->styles = (ScRequestStyle *) self->request_styles->data;
+  r->n_styles = (int) self->request_styles->len;
+  r->controls = (ScRequestControl *) self->request_controls->data;
+  r->n_controls = (int) self->request_controls->len;
+}
+
+/* ---- SCEdit layers ---- */
+
+static void
+emit_changed (ScDocument *self, gboolean layers)
+{
+  if (layers)
+    g_signal_emit (self, signals[LAYERS_CHANGED], 0);
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+static Style *
+get_style (ScDocument *self, guint index)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self) && index < self->styles->len, NULL);
+  return &g_array_index (self->styles, Style, index);
+}
+
+static Condition *
+get_condition (ScDocument *self, guint index)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self) && index < self->conditions->len, NULL);
+  return &g_array_index (self->conditions, Condition, index);
+}
+
+guint
+sc_document_get_n_styles (ScDocument *self)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), 0);
+  return self->styles->len;
+}
+
+guint
+sc_document_add_style (ScDocument *self, const char *path)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self) && path, 0);
+  Style st = { g_strdup (path), 1.0 };
+  g_array_append_val (self->styles, st);
+  emit_changed (self, TRUE);
+  return self->styles->len - 1;
+}
+
+void
+sc_document_remove_style (ScDocument *self, guint index)
+{
+  if (!get_style (self, index))
+    return;
+  g_array_remove_index (self->styles, index);
+  emit_changed (self, TRUE);
+}
+
+const char *
+sc_document_get_style_path (ScDocument *self, guint index)
+{
+  Style *st = get_style (self, index);
+  return st ? st->path : NULL;
+}
+
+double
+sc_document_get_style_strength (ScDocument *self, guint index)
+{
+  Style *st = get_style (self, index);
+  return st ? st->strength : 0;
+}
+
+void
+sc_document_set_style_strength (ScDocument *self, guint index, double strength)
+{
+  Style *st = get_style (self, index);
+  strength = CLAMP (strength, 0, 1);
+  if (!st || st->strength == strength)
+    return;
+  st->strength = strength;
+  emit_changed (self, FALSE);
+}
+
+guint
+sc_document_get_n_conditions (ScDocument *self)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), 0);
+  return self->conditions->len;
+}
+
+guint
+sc_document_add_condition (ScDocument *self, ScControlKind kind)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), 0);
+  Condition c = { .kind = kind, .weight = 1.0, .visible = TRUE };
+  g_array_append_val (self->conditions, c);
+  emit_changed (self, TRUE);
+  return self->conditions->len - 1;
+}
+
+void
+sc_document_remove_condition (ScDocument *self, guint index)
+{
+  if (!get_condition (self, index))
+    return;
+  g_array_remove_index (self->conditions, index);
+  emit_changed (self, TRUE);
+}
+
+ScControlKind
+sc_document_get_condition_kind (ScDocument *self, guint index)
+{
+  Condition *c = get_condition (self, index);
+  return c ? c->kind : SC_CONTROL_HINT;
+}
+
+void
+sc_document_set_condition_picture (ScDocument *self, guint index, GBytes *picture, int width, int height,
+                                   gboolean is_map)
+{
+  Condition *c = get_condition (self, index);
+  if (!c)
+    return;
+  g_return_if_fail (!picture || g_bytes_get_size (picture) == (gsize) width * height * 3);
+  g_clear_pointer (&c->picture, g_bytes_unref);
+  c->picture = picture ? g_bytes_ref (picture) : NULL;
+  c->width = picture ? width : 0;
+  c->height = picture ? height : 0;
+  c->is_map = picture && is_map;
+  emit_changed (self, FALSE);
+}
+
+GBytes *
+sc_document_get_condition_picture (ScDocument *self, guint index, int *width, int *height)
+{
+  Condition *c = get_condition (self, index);
+  if (width)
+    *width = c ? c->width : 0;
+  if (height)
+    *height = c ? c->height : 0;
+  return c ? c->picture : NULL;
+}
+
+double
+sc_document_get_condition_weight (ScDocument *self, guint index)
+{
+  Condition *c = get_condition (self, index);
+  return c ? c->weight : 0;
+}
+
+void
+sc_document_set_condition_weight (ScDocument *self, guint index, double weight)
+{
+  Condition *c = get_condition (self, index);
+  weight = CLAMP (weight, 0, SC_DOCUMENT_WEIGHT_MAX);
+  if (!c || c->weight == weight)
+    return;
+  c->weight = weight;
+  emit_changed (self, FALSE);
+}
+
+gboolean
+sc_document_get_condition_visible (ScDocument *self, guint index)
+{
+  Condition *c = get_condition (self, index);
+  return c && c->visible;
+}
+
+void
+sc_document_set_condition_visible (ScDocument *self, guint index, gboolean visible)
+{
+  Condition *c = get_condition (self, index);
+  if (!c || c->visible == !!visible)
+    return;
+  c->visible = !!visible;
+  emit_changed (self, FALSE);
+}
+
+const char *
+sc_document_get_condition_controller (ScDocument *self, guint index)
+{
+  Condition *c = get_condition (self, index);
+  return c ? c->controller : NULL;
+}
+
+void
+sc_document_set_condition_controller (ScDocument *self, guint index, const char *path)
+{
+  Condition *c = get_condition (self, index);
+  if (!c || g_strcmp0 (c->controller, path) == 0)
+    return;
+  g_free (c->controller);
+  c->controller = g_strdup (path);
+  emit_changed (self, FALSE);
 }
 
 gboolean

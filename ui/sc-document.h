@@ -22,6 +22,35 @@ gboolean sc_document_get_seed_locked (ScDocument *self);
 void sc_document_reroll_seed (ScDocument *self);
 /* The request for the current settings (strings borrowed from the document until it changes). */
 void sc_document_to_request (ScDocument *self, ScRequest *r);
+/* SCEdit layers. Styles: an SC-Tuner file with a strength in [0, 1]. Conditions: a kind, a picture
+ * (8-bit RGB), a controller (CSC-Tuner file), a weight in [0, 1.5] (0 = off) and a visibility switch.
+ * Layers are addressed by index; adding or removing one emits "layers-changed" (then "changed"),
+ * editing one emits "changed". */
+#define SC_DOCUMENT_WEIGHT_MAX 1.5
+
+guint sc_document_get_n_styles (ScDocument *self);
+guint sc_document_add_style (ScDocument *self, const char *path);
+void sc_document_remove_style (ScDocument *self, guint index);
+const char *sc_document_get_style_path (ScDocument *self, guint index);
+double sc_document_get_style_strength (ScDocument *self, guint index);
+void sc_document_set_style_strength (ScDocument *self, guint index, double strength);
+
+guint sc_document_get_n_conditions (ScDocument *self);
+guint sc_document_add_condition (ScDocument *self, ScControlKind kind);
+void sc_document_remove_condition (ScDocument *self, guint index);
+ScControlKind sc_document_get_condition_kind (ScDocument *self, guint index);
+/* picture: 8-bit RGB rows (width × height × 3 bytes), NULL clears. is_map: the picture already is the
+ * condition map (made by "From Current Image"), so the annotator is not run again. */
+void sc_document_set_condition_picture (ScDocument *self, guint index, GBytes *picture, int width, int height,
+                                        gboolean is_map);
+GBytes *sc_document_get_condition_picture (ScDocument *self, guint index, int *width, int *height);
+double sc_document_get_condition_weight (ScDocument *self, guint index);
+void sc_document_set_condition_weight (ScDocument *self, guint index, double weight);
+gboolean sc_document_get_condition_visible (ScDocument *self, guint index);
+void sc_document_set_condition_visible (ScDocument *self, guint index, gboolean visible);
+const char *sc_document_get_condition_controller (ScDocument *self, guint index);
+void sc_document_set_condition_controller (ScDocument *self, guint index, const char *path);
+
 /* Restores the settings from our "scedit" PNG JSON chunk; unknown or missing fields stay as they are. */
 gboolean sc_document_apply_json (ScDocument *self, const char *json, GError **error);
 

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "sc-config.h"
 #include "sc-create-panel.h"
+#include "sc-model-manager.h"
 
 #include <glib/gi18n.h>
 
@@ -34,6 +35,7 @@ struct _ScWindow {
   ScHistoryItem *shown;       /* the render on the canvas (for Save) */
   GtkNativeDialog *chooser;
   GCancellable *cancellable;  /* file reads and writes; cancelled when the window goes */
+  ScModelManager *model_manager; /* hidden, not destroyed, on close: downloads go on */
 };
 
 G_DEFINE_FINAL_TYPE (ScWindow, sc_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -335,6 +337,31 @@ choose_model_folder (GtkWidget *widget, const char *action, GVariant *param)
                NULL, model_chosen, folder, NULL);
 }
 
+static void
+on_manager_model (ScModelManager *manager, const char *path, ScWindow *self)
+{
+  gtk_widget_set_visible (GTK_WIDGET (manager), FALSE);
+  sc_window_load_model (self, path);
+}
+
+/* param: the manager's page, "installed" or "download" */
+static void
+show_models (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScWindow *self = SC_WINDOW (widget);
+  if (!self->model_manager)
+    {
+      self->model_manager = sc_model_manager_new (GTK_WINDOW (self), self->settings);
+      g_object_add_weak_pointer (G_OBJECT (self->model_manager), (gpointer *) &self->model_manager);
+      g_signal_connect (self->model_manager, "model-activated", G_CALLBACK (on_manager_model), self);
+    }
+  else
+    sc_model_manager_rescan (self->model_manager);
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self->model_manager),
+                                                g_variant_get_string (param, NULL));
+  gtk_window_present (GTK_WINDOW (self->model_manager));
+}
+
 /* Opening: pixels and text chunks are read on a worker thread. */
 typedef struct {
   ScImage *image;
@@ -506,6 +533,8 @@ sc_window_dispose (GObject *object)
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
+  if (self->model_manager)
+    gtk_window_destroy (GTK_WINDOW (self->model_manager));
   g_clear_object (&self->shown);
   gtk_widget_dispose_template (GTK_WIDGET (self), SC_TYPE_WINDOW);
   g_clear_object (&self->document);
@@ -552,6 +581,7 @@ sc_window_class_init (ScWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_image);
   gtk_widget_class_install_action (widget_class, "win.choose-model", NULL, choose_model);
   gtk_widget_class_install_action (widget_class, "win.choose-model-folder", NULL, choose_model_folder);
+  gtk_widget_class_install_action (widget_class, "win.models", "s", show_models);
   gtk_widget_class_install_action (widget_class, "win.copy-seed", "t", copy_seed);
   gtk_widget_class_install_action (widget_class, "win.delete-render", "t", delete_render);
 }

@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "models/model_loader.h"
+#include "scedit/tuner_io.h"
+#include "scedit/tuner_set.h"
 
 #include <string.h>
 
@@ -19,6 +21,20 @@ sc_request_init (ScRequest *r)
   r->steps = 20;
   r->cfg_scale = 7.0f;
   r->sampler = SC_SAMPLER_EULER_A;
+  r->control_scale = 1.0f;
+}
+
+gboolean
+sc_request_control_set_picture (ScRequestControl *c, const ScImage *img, GError **error)
+{
+  g_autoptr (ScImage) rgb = sc_image_to_rgb8 (img, error);
+  if (!rgb)
+    return FALSE;
+  g_clear_pointer (&c->picture, g_bytes_unref);
+  c->picture = g_bytes_new (rgb->data, (gsize) rgb->width * rgb->height * 3);
+  c->width = rgb->width;
+  c->height = rgb->height;
+  return TRUE;
 }
 
 ScRequest *
@@ -30,6 +46,22 @@ sc_request_copy (const ScRequest *r)
   c->vocab = g_strdup (r->vocab);
   c->prompt = g_strdup (r->prompt);
   c->negative_prompt = g_strdup (r->negative_prompt);
+  c->styles = r->n_styles > 0 ? g_new0 (ScRequestStyle, r->n_styles) : NULL;
+  c->n_styles = MAX (r->n_styles, 0);
+  for (int i = 0; i < c->n_styles; i++)
+    {
+      c->styles[i] = r->styles[i];
+      c->styles[i].path = g_strdup (r->styles[i].path);
+    }
+  c->controls = r->n_controls > 0 ? g_new0 (ScRequestControl, r->n_controls) : NULL;
+  c->n_controls = MAX (r->n_controls, 0);
+  for (int i = 0; i < c->n_controls; i++)
+    {
+      c->controls[i] = r->controls[i];
+      c->controls[i].controller = g_strdup (r->controls[i].controller);
+      if (r->controls[i].picture)
+        c->controls[i].picture = g_bytes_ref (r->controls[i].picture);
+    }
   return c;
 }
 
@@ -42,6 +74,15 @@ sc_request_free (ScRequest *r)
   g_free (r->vocab);
   g_free (r->prompt);
   g_free (r->negative_prompt);
+  for (int i = 0; i < r->n_styles; i++)
+    g_free (r->styles[i].path);
+  g_free (r->styles);
+  for (int i = 0; i < r->n_controls; i++)
+    {
+      g_free (r->controls[i].controller);
+      g_clear_pointer (&r->controls[i].picture, g_bytes_unref);
+    }
+  g_free (r->controls);
   g_free (r);
 }
 
@@ -167,9 +208,15 @@ struct _ScEngine {
   guint64 last_id;
   gboolean quit;
 
+  gint hint_encoder_runs; /* atomic: written by the engine thread, read anywhere */
+
   /* engine thread only */
   ScModel *model;
   char *model_vocab;
+  GHashTable *styles;      /* path → ScScTuner, for the model loaded */
+  GHashTable *controllers; /* path → ScCscTuner */
+  int retired_runs;        /* encoder runs of controllers dropped from the cache */
+  GPtrArray *hints;        /* HintEntry: the hints of the last request's pictures */
 };
 
 /* Always an idle source, even from the owner thread: a callback never runs inside submit (). */
@@ -223,6 +270,150 @@ on_progress (gpointer user, int step, int n_steps, const float *rgb, int w, int 
   return TRUE;
 }
 
+/* ---- SCEdit tuners, cached by path for the loaded model ---- */
+
+typedef struct {
+  GBytes *picture; /* a reference, so the pointer stays unique while the entry lives */
+  ScControlKind kind;
+  int width, height;
+  ScTensor *hint;
+} HintEntry;
+
+static void
+hint_entry_free (gpointer data)
+{
+  HintEntry *h = data;
+  g_bytes_unref (h->picture);
+  sc_tensor_free (h->hint);
+  g_free (h);
+}
+
+static int
+count_encoder_runs (ScEngine *e)
+{
+  int n = e->retired_runs;
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, e->controllers);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    n += sc_csc_tuner_encoder_runs (value);
+  return n;
+}
+
+static void
+forget_tuners (ScEngine *e)
+{
+  e->retired_runs = count_encoder_runs (e);
+  g_hash_table_remove_all (e->styles);
+  g_hash_table_remove_all (e->controllers);
+  g_ptr_array_set_size (e->hints, 0);
+}
+
+static ScScTuner *
+ensure_style (ScEngine *e, const char *path, GError **error)
+{
+  ScScTuner *t = g_hash_table_lookup (e->styles, path);
+  if (!t && (t = sc_sc_tuner_load (path, &e->model->arch.unet, error)))
+    g_hash_table_insert (e->styles, g_strdup (path), t);
+  return t;
+}
+
+static ScCscTuner *
+ensure_controller (ScEngine *e, const char *path, GError **error)
+{
+  ScCscTuner *t = g_hash_table_lookup (e->controllers, path);
+  if (!t && (t = sc_csc_tuner_load (path, &e->model->arch.unet, error)))
+    g_hash_table_insert (e->controllers, g_strdup (path), t);
+  return t;
+}
+
+/* The hint of c at the output size: from the last request's hints when the picture is the same GBytes
+ * (the annotator, e.g. Canny, is not free either), else made now. Entries land in keep. */
+static const ScTensor *
+ensure_hint (ScEngine *e, const ScRequestControl *c, int width, int height, GPtrArray *keep, GError **error)
+{
+  for (guint i = 0; i < keep->len; i++) /* two layers may share a picture */
+    {
+      HintEntry *h = g_ptr_array_index (keep, i);
+      if (h->picture == c->picture && h->kind == c->kind && h->width == width && h->height == height)
+        return h->hint;
+    }
+  for (guint i = 0; i < e->hints->len; i++)
+    {
+      HintEntry *h = g_ptr_array_index (e->hints, i);
+      if (h->picture == c->picture && h->kind == c->kind && h->width == width && h->height == height)
+        {
+          g_ptr_array_add (keep, g_ptr_array_steal_index (e->hints, i));
+          return h->hint;
+        }
+    }
+  gsize size = 0;
+  const guint8 *data = g_bytes_get_data (c->picture, &size);
+  if (c->width <= 0 || c->height <= 0 || size != (gsize) c->width * c->height * 3)
+    {
+      g_set_error_literal (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT, "The condition picture is broken");
+      return NULL;
+    }
+  ScImage view = { c->width, c->height, 3, 8, (void *) data };
+  ScTensor *hint = sc_control_hint_from_image (&view, c->kind, NULL, width, height, error);
+  if (!hint)
+    return NULL;
+  HintEntry *h = g_new0 (HintEntry, 1);
+  h->picture = g_bytes_ref (c->picture);
+  h->kind = c->kind;
+  h->width = width;
+  h->height = height;
+  h->hint = hint;
+  g_ptr_array_add (keep, h);
+  return hint;
+}
+
+/* The tuner set of r (NULL with no error when r has none), its summary for the PNG text in summary. */
+static ScTunerSet *
+build_tuner_set (ScEngine *e, const ScRequest *r, GString *summary, GError **error)
+{
+  if (r->n_styles <= 0 && r->n_controls <= 0)
+    return NULL;
+  g_autoptr (ScTunerSet) set = sc_tuner_set_new (&e->model->arch.unet, error);
+  if (!set)
+    return NULL;
+  for (int i = 0; i < r->n_styles; i++)
+    {
+      const ScRequestStyle *st = &r->styles[i];
+      ScScTuner *t = ensure_style (e, st->path, error);
+      if (!t || sc_tuner_set_add_style (set, t, st->strength, error) < 0)
+        return NULL;
+      if (st->strength > 0)
+        {
+          g_autofree char *base = g_path_get_basename (st->path);
+          g_string_append_printf (summary, "%sstyle %s %g", summary->len ? ", " : "", base, st->strength);
+        }
+    }
+  GPtrArray *keep = g_ptr_array_new_with_free_func (hint_entry_free);
+  gboolean ok = TRUE;
+  for (int i = 0; ok && i < r->n_controls; i++)
+    {
+      const ScRequestControl *c = &r->controls[i];
+      if (c->weight == 0 || !c->picture || !c->controller)
+        continue; /* off: bit-identical to leaving it out, and nothing to load */
+      ScCscTuner *t = ensure_controller (e, c->controller, error);
+      const ScTensor *hint = t ? ensure_hint (e, c, r->width, r->height, keep, error) : NULL;
+      ok = hint && sc_tuner_set_add_control (set, t, hint->data, 1, r->height, r->width, c->weight, error) >= 0;
+      if (ok)
+        g_string_append_printf (summary, "%s%s %g", summary->len ? ", " : "", sc_control_kind_name (c->kind),
+                                c->weight);
+    }
+  /* only the hints of this request stay: a picture the user replaced is not coming back */
+  g_ptr_array_unref (e->hints);
+  e->hints = keep;
+  if (!ok)
+    return NULL;
+  sc_tuner_set_set_control_scale (set, r->control_scale);
+  if (sc_tuner_set_n_controls (set) && r->control_scale != 1.0f)
+    g_string_append_printf (summary, ", control scale %g", r->control_scale);
+  return g_steal_pointer (&set);
+}
+
 /* Returns the model for r, from the cache when the path and vocabulary match. */
 static ScModel *
 ensure_model (ScEngine *e, const ScRequest *r, gboolean *fresh, GError **error)
@@ -230,6 +421,7 @@ ensure_model (ScEngine *e, const ScRequest *r, gboolean *fresh, GError **error)
   *fresh = FALSE;
   if (e->model && g_strcmp0 (e->model->path, r->model_path) == 0 && g_strcmp0 (e->model_vocab, r->vocab) == 0)
     return e->model;
+  forget_tuners (e); /* they were loaded for the old model's U-Net */
   g_clear_pointer (&e->model, sc_model_free); /* free the old one first: two big models may not fit */
   g_clear_pointer (&e->model_vocab, g_free);
   if (!r->model_path || !*r->model_path)
@@ -272,9 +464,16 @@ run_request (ScEngine *e, ScRequest *r /* taken */, guint64 id, GCancellable *ca
   ScGenerateParams p;
   sc_request_to_params (req, &p);
   p.cancellable = cancel;
+  g_autoptr (GString) summary = g_string_new (NULL);
+  g_autoptr (ScTunerSet) set = build_tuner_set (e, req, summary, &error);
+  if (error)
+    return done_msg (id, NULL, error);
+  p.tuners = set;
+  p.tuners_summary = summary->str;
   RunState s = { e, id, cancel };
   gint64 t0 = g_get_monotonic_time ();
   ScImage *img = sc_generate (model, sc_backend_cpu (), &p, on_progress, &s, &error);
+  g_atomic_int_set (&e->hint_encoder_runs, count_encoder_runs (e));
   if (!img)
     return done_msg (id, NULL, error);
   ScResult *res = g_new0 (ScResult, 1);
@@ -283,6 +482,7 @@ run_request (ScEngine *e, ScRequest *r /* taken */, guint64 id, GCancellable *ca
   res->parameters = sc_generate_params_to_a1111 (&p, model);
   res->json = sc_generate_params_to_json (&p, model);
   res->seconds = (double) (g_get_monotonic_time () - t0) / 1e6;
+  res->hint_encoder_runs = g_atomic_int_get (&e->hint_encoder_runs);
   res->request = g_steal_pointer (&req);
   return done_msg (id, res, NULL);
 }
@@ -317,6 +517,7 @@ engine_thread (gpointer data)
       g_object_unref (cancel);
       post (e, done);
     }
+  forget_tuners (e);
   g_clear_pointer (&e->model, sc_model_free);
   g_clear_pointer (&e->model_vocab, g_free);
   return NULL;
@@ -335,6 +536,9 @@ sc_engine_new (GMainContext *context, const ScEngineCallbacks *callbacks, gpoint
   e->target->user = user;
   g_mutex_init (&e->lock);
   g_cond_init (&e->wake);
+  e->styles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) sc_sc_tuner_unref);
+  e->controllers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) sc_csc_tuner_unref);
+  e->hints = g_ptr_array_new_with_free_func (hint_entry_free);
   e->thread = g_thread_new ("scedit-engine", engine_thread, e);
   return e;
 }
@@ -357,6 +561,9 @@ sc_engine_free (ScEngine *e)
   g_main_context_unref (e->context);
   g_mutex_clear (&e->lock);
   g_cond_clear (&e->wake);
+  g_hash_table_unref (e->styles);
+  g_hash_table_unref (e->controllers);
+  g_ptr_array_unref (e->hints);
   g_free (e);
 }
 
@@ -403,4 +610,11 @@ sc_engine_is_busy (ScEngine *e)
   gboolean busy = e->pending != NULL || e->running_id != 0;
   g_mutex_unlock (&e->lock);
   return busy;
+}
+
+int
+sc_engine_get_hint_encoder_runs (ScEngine *e)
+{
+  g_return_val_if_fail (e, 0);
+  return g_atomic_int_get (&e->hint_encoder_runs);
 }

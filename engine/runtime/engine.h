@@ -6,13 +6,35 @@
 #pragma once
 #include "diffusion/pipeline.h"
 #include "io/image.h"
+#include "scedit/control_input.h"
 
 #include <gio/gio.h>
 
 G_BEGIN_DECLS
 
-/* What to do, by value: submit copies every string, so the caller may free its own at once.
- * A request without a prompt (NULL) only loads the model. */
+/* A style tuner (SC-Tuner file) and how strongly it applies (0 = off, 1 = fully). */
+typedef struct {
+  char *path;
+  float strength;
+} ScRequestStyle;
+
+/* A condition layer: a controller (CSC-Tuner file) and the picture its hint is made from. The picture is
+ * 8-bit RGB rows in a GBytes, so copying a request only takes a reference; the engine keeps the hint of a
+ * picture it has seen (same GBytes) and the controller keeps its features, so a weight-only change runs
+ * neither the annotator nor the hint encoder. */
+typedef struct {
+  char *controller;
+  ScControlKind kind;
+  GBytes *picture;          /* width × height × 3 bytes */
+  int width, height;
+  float weight;             /* 0: left out */
+} ScRequestControl;
+
+/* Fills c's picture from img (any format; converted to 8-bit RGB). */
+gboolean sc_request_control_set_picture (ScRequestControl *c, const ScImage *img, GError **error);
+
+/* What to do, by value: submit copies every string and array (pictures by reference), so the caller may
+ * free its own at once. A request without a prompt (NULL) only loads the model. */
 typedef struct {
   char *model_path;
   char *vocab;              /* NULL: the model loader's search (next to the model, $SCEDIT_VOCAB, …) */
@@ -24,6 +46,11 @@ typedef struct {
   ScSamplerKind sampler;
   guint64 seed;
   int n_threads;            /* <= 0: all cores */
+  ScRequestStyle *styles;   /* SCEdit, applied in order */
+  int n_styles;
+  ScRequestControl *controls;
+  int n_controls;
+  float control_scale;      /* multiplies every condition's weight; default 1 */
 } ScRequest;
 
 void sc_request_init (ScRequest *r); /* the defaults: 512×512, 20 steps, CFG 7, Euler a */
@@ -40,6 +67,7 @@ typedef struct {
   char *parameters;         /* A1111 "parameters" text chunk */
   char *json;               /* our "scedit" JSON text chunk */
   double seconds;
+  int hint_encoder_runs;    /* the engine's total when this finished (see sc_engine_get_hint_encoder_runs) */
 } ScResult;
 
 void sc_result_free (ScResult *r);
@@ -69,6 +97,9 @@ void sc_engine_free (ScEngine *engine);
 guint64 sc_engine_submit (ScEngine *engine, const ScRequest *r);
 /* Cancels the request in flight and drops the one waiting. */
 void sc_engine_cancel (ScEngine *engine);
+/* How often the controllers' hint encoders ran since the engine started (a cached picture at the same
+ * size costs nothing); for tests and diagnostics. */
+int sc_engine_get_hint_encoder_runs (ScEngine *engine);
 /* Whether a request is waiting or running (as seen from the calling thread, racy by nature). */
 gboolean sc_engine_is_busy (ScEngine *engine);
 

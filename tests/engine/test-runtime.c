@@ -3,10 +3,11 @@
 #include "core/error.h"
 #include "models/make_model.h"
 #include "runtime/engine.h"
+#include "scedit/tuner_io.h"
 
 #include <glib/gstdio.h>
 
-static char *tmpdir, *model_path, *vocab;
+static char *tmpdir, *model_path, *vocab, *controller_path, *style_path;
 
 typedef struct {
   GThread *owner;           /* every callback must run here */
@@ -15,6 +16,9 @@ typedef struct {
   guint64 done_ids[16];
   int n_done;
   GError *error;
+  gboolean keep_images;     /* steal each result's image into last_image */
+  ScImage *last_image;
+  int last_encoder_runs;
   GCancellable *cancel_on_progress; /* set: cancel the engine at the first progress */
   ScEngine *engine;
 } Seen;
@@ -58,6 +62,12 @@ on_done (gpointer user, guint64 id, ScResult *result, const GError *error)
       g_assert_nonnull (strstr (result->parameters, "Seed: "));
       s->results++;
       s->last_result_id = id;
+      if (s->keep_images)
+        {
+          sc_image_free (s->last_image);
+          s->last_image = g_steal_pointer (&result->image);
+        }
+      s->last_encoder_runs = result->hint_encoder_runs;
     }
   else if (error && g_error_matches (error, SC_ERROR, SC_ERROR_CANCELLED))
     s->cancelled++;
@@ -232,6 +242,123 @@ test_context (void)
   g_main_context_unref (ctx);
 }
 
+/* A picture with edges (stripes and a square), 8-bit RGB. */
+static ScImage *
+make_picture (int shift)
+{
+  ScImage *img = sc_image_new (64, 64, 3, 8, NULL);
+  guint8 *p = img->data;
+  for (int y = 0; y < 64; y++)
+    for (int x = 0; x < 64; x++)
+      {
+        gboolean on = ((x + shift) / 8) % 2 || (x > 20 && x < 44 && y > 20 && y < 44);
+        for (int c = 0; c < 3; c++)
+          p[(y * 64 + x) * 3 + c] = on ? 230 : 20;
+      }
+  return img;
+}
+
+static ScImage *
+render (ScEngine *e, Seen *s, const ScRequest *r)
+{
+  int n = s->n_done;
+  sc_engine_submit (e, r);
+  wait_done (NULL, s, n + 1);
+  g_assert_no_error (s->error);
+  g_assert_nonnull (s->last_image);
+  return g_steal_pointer (&s->last_image);
+}
+
+static gboolean
+same_pixels (const ScImage *a, const ScImage *b)
+{
+  return a->width == b->width && a->height == b->height
+         && memcmp (a->data, b->data, (size_t) a->width * a->height * 3) == 0;
+}
+
+/* SCEdit through the engine: tuners are loaded once, a weight-only change does not re-run the hint
+ * encoder, a new picture runs it once, weight 0 is the base image. */
+static void
+test_tuners (void)
+{
+  if (!need_model ())
+    return;
+  Seen s = { .owner = g_thread_self (), .keep_images = TRUE };
+  ScEngine *e = sc_engine_new (NULL, &callbacks, &s);
+  ScRequest r;
+  small_request (&r);
+  r.seed = 5;
+  g_autoptr (ScImage) base = render (e, &s, &r);
+  g_assert_cmpint (s.last_encoder_runs, ==, 0);
+
+  g_autoptr (ScImage) pic1 = make_picture (0);
+  g_autoptr (ScImage) pic2 = make_picture (4);
+  ScRequestControl ctl = { .controller = controller_path, .kind = SC_CONTROL_CANNY, .weight = 1.0f };
+  g_assert_true (sc_request_control_set_picture (&ctl, pic1, NULL));
+  r.controls = &ctl;
+  r.n_controls = 1;
+  g_autoptr (ScImage) full = render (e, &s, &r);
+  g_assert_cmpint (s.last_encoder_runs, ==, 1);
+  g_assert_false (same_pixels (base, full));
+
+  ctl.weight = 0.4f; /* weight only: the cached features serve */
+  g_autoptr (ScImage) weaker = render (e, &s, &r);
+  g_assert_cmpint (s.last_encoder_runs, ==, 1);
+  g_assert_cmpint (sc_engine_get_hint_encoder_runs (e), ==, 1);
+  g_assert_false (same_pixels (full, weaker));
+
+  ctl.weight = 0.0f; /* off: the base image, bit for bit */
+  g_autoptr (ScImage) off = render (e, &s, &r);
+  g_assert_true (same_pixels (base, off));
+
+  ctl.weight = 1.0f; /* a new picture: one more encoder run */
+  g_assert_true (sc_request_control_set_picture (&ctl, pic2, NULL));
+  g_autoptr (ScImage) moved = render (e, &s, &r);
+  g_assert_cmpint (s.last_encoder_runs, ==, 2);
+  g_assert_false (same_pixels (full, moved));
+
+  /* a style tuner on top changes the image; strength 0 leaves it as it was */
+  ScRequestStyle style = { style_path, 0.0f };
+  r.styles = &style;
+  r.n_styles = 1;
+  g_autoptr (ScImage) no_style = render (e, &s, &r);
+  g_assert_true (same_pixels (moved, no_style));
+  style.strength = 1.0f;
+  g_autoptr (ScImage) styled = render (e, &s, &r);
+  g_assert_false (same_pixels (moved, styled));
+  g_assert_cmpint (s.last_encoder_runs, ==, 2);
+
+  /* a controller that does not exist is an error, not a crash */
+  ctl.controller = (char *) "/nonexistent/controller.safetensors";
+  int errors = s.errors;
+  sc_engine_submit (e, &r);
+  wait_done (NULL, &s, s.n_done + 1);
+  g_assert_cmpint (s.errors, ==, errors + 1);
+  g_clear_error (&s.error);
+  g_bytes_unref (ctl.picture);
+  sc_engine_free (e);
+}
+
+/* Saves a random controller and style tuner for the tiny U-Net (ln2 random too, so they do something). */
+static void
+make_tuners (void)
+{
+  const ScUNetConfig *cfg = &sc_arch_config (SC_ARCH_TINY_SD1)->unet;
+  ScSkipLayout l;
+  g_assert_true (sc_skip_layout_from_unet (cfg, &l));
+  GError *error = NULL;
+  g_autoptr (ScCscTuner) csc = sc_csc_tuner_new_random (&l, 0.25, 16, 1, 0.25, 12, TRUE, &error);
+  g_assert_no_error (error);
+  controller_path = g_build_filename (tmpdir, "canny.safetensors", NULL);
+  g_assert_true (sc_csc_tuner_save (csc, NULL, controller_path, &error));
+  g_assert_no_error (error);
+  g_autoptr (ScScTuner) sc = sc_sc_tuner_new_random (&l, 0.25, 11, TRUE, &error);
+  g_assert_no_error (error);
+  style_path = g_build_filename (tmpdir, "style.safetensors", NULL);
+  g_assert_true (sc_sc_tuner_save (sc, NULL, style_path, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -251,13 +378,21 @@ main (int argc, char **argv)
     {
       g_assert_true (sc_make_model (SC_ARCH_TINY_SD1, 3, SC_LAYOUT_LDM, SC_DTYPE_F32, model_path, &error));
       g_assert_no_error (error);
+      make_tuners ();
     }
   g_test_add_func ("/runtime/submit", test_submit);
   g_test_add_func ("/runtime/coalesce", test_coalesce);
   g_test_add_func ("/runtime/cancel", test_cancel);
   g_test_add_func ("/runtime/bad-model", test_bad_model);
   g_test_add_func ("/runtime/context", test_context);
+  g_test_add_func ("/runtime/tuners", test_tuners);
   int rc = g_test_run ();
+  if (controller_path)
+    g_remove (controller_path);
+  if (style_path)
+    g_remove (style_path);
+  g_free (controller_path);
+  g_free (style_path);
   g_remove (model_path);
   g_rmdir (tmpdir);
   g_free (model_path);
