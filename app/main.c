@@ -1,6 +1,7 @@
 /* scedit-studio: the desktop app's entry point — translations, then the application. */
 #include "sc-application.h"
 #include "sc-config.h"
+#include "core/parallel.h"
 
 #include <glib/gi18n.h>
 #include <locale.h>
@@ -8,6 +9,7 @@
 int
 main (int argc, char **argv)
 {
+  sc_parallel_prepare_process (argv); /* sleeping OpenMP workers: see core/parallel.c */
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, SC_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
