@@ -9,6 +9,7 @@
 #include "models/arch.h"
 #include "models/clip_text.h"
 #include "models/weights.h"
+#include "test-util.h"
 
 #include <math.h>
 #include <string.h>
@@ -19,20 +20,6 @@ static const char *
 ldm_prefix (const ScClipTextConfig *cfg)
 {
   return cfg->style == SC_TEXT_CLIP_HF ? "cond_stage_model.transformer.text_model." : "cond_stage_model.model.";
-}
-
-static double
-max_rel_error (const float *got, const float *ref, int64_t n)
-{
-  double max_err = 0, max_ref = 0;
-  for (int64_t i = 0; i < n; i++)
-    {
-      g_assert_true (isfinite (got[i]));
-      max_err = MAX (max_err, fabs ((double) got[i] - ref[i]));
-      max_ref = MAX (max_ref, fabs ((double) ref[i]));
-    }
-  g_assert_cmpfloat (max_ref, >, 0);
-  return max_err / max_ref;
 }
 
 static void
@@ -70,7 +57,7 @@ check_fixture (ScArch arch_id)
   g_autofree float *got = g_new0 (float, B * n * W);
   g_assert_true (sc_clip_text_forward (te, sc_backend_cpu (), ids, B, n, got, &error));
   g_assert_no_error (error);
-  double rel = max_rel_error (got, want, B * n * W);
+  double rel = sc_test_max_rel_error (got, want, B * n * W);
   g_test_message ("%s text encoder, %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT ": max relative error %.3g",
                   arch->name, B, n, rel);
   g_assert_cmpfloat (rel, <=, TOLERANCE);
@@ -82,7 +69,7 @@ check_fixture (ScArch arch_id)
       float part[7 * 1024];
       g_assert_cmpint (k * W, <=, (int64_t) G_N_ELEMENTS (part));
       g_assert_true (sc_clip_text_forward (te, sc_backend_cpu (), ids + b * n, 1, k, part, &error));
-      double r = max_rel_error (part, want + b * n * W, k * W);
+      double r = sc_test_max_rel_error (part, want + b * n * W, k * W);
       g_assert_cmpfloat (r, <=, TOLERANCE);
     }
   sc_clip_text_free (te);

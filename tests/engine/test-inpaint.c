@@ -7,6 +7,7 @@
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "models/make_model.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -94,18 +95,6 @@ load_tiny9 (const char *arch_name, uint64_t weight_seed, const float *extra, int
   ScModel *m = load_file (path);
   g_assert_cmpint (m->arch.unet.in_channels, ==, 9);
   return m;
-}
-
-static double
-max_rel_error (const float *a, const float *ref, size_t n)
-{
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      num = fmax (num, fabs ((double) a[i] - (double) ref[i]));
-      den = fmax (den, fabs ((double) ref[i]));
-    }
-  return den > 0 ? num / den : num;
 }
 
 static gboolean
@@ -216,8 +205,8 @@ test_against_diffusers (gconstpointer data)
   g_assert_true (sc_st_entry_to_f32 (el, ref_nchw, &error));
   g_assert_true (sc_st_entry_to_f32 (eimg, ref_image, &error));
   sc_nchw_to_nhwc (ref_nchw, ref_latent, 1, 4, h, w);
-  double e_lat = max_rel_error (latent, ref_latent, (size_t) el->numel);
-  double e_img = max_rel_error (rgb, ref_image, (size_t) eimg->numel);
+  double e_lat = sc_test_max_rel_error (latent, ref_latent, (size_t) el->numel);
+  double e_img = sc_test_max_rel_error (rgb, ref_image, (size_t) eimg->numel);
   g_test_message ("%s: max relative error latent %.3g, image %.3g (tolerance 1e-3)", fixture, e_lat, e_img);
   g_assert_cmpfloat (e_lat, <=, 1e-3);
   g_assert_cmpfloat (e_img, <=, 1e-3);

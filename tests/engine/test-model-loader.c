@@ -6,6 +6,7 @@
 #include "models/make_model.h"
 #include "models/model_loader.h"
 #include "models/name_map.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -112,24 +113,12 @@ outputs_from_random (ScArch arch_id, Outputs *o)
   sc_weight_source_free (src);
 }
 
-static double
-max_rel_error (const float *a, const float *ref, size_t n)
-{
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      num = fmax (num, fabs ((double) a[i] - (double) ref[i]));
-      den = fmax (den, fabs ((double) ref[i]));
-    }
-  return den > 0 ? num / den : num;
-}
-
 static void
 assert_same (const Outputs *a, const Outputs *b, double tol, const char *what)
 {
-  double eu = max_rel_error (a->unet, b->unet, a->n_unet);
-  double et = max_rel_error (a->text, b->text, a->n_text);
-  double ei = max_rel_error (a->image, b->image, a->n_image);
+  double eu = sc_test_max_rel_error (a->unet, b->unet, a->n_unet);
+  double et = sc_test_max_rel_error (a->text, b->text, a->n_text);
+  double ei = sc_test_max_rel_error (a->image, b->image, a->n_image);
   g_test_message ("%s: max rel error unet %.3g, text %.3g, vae %.3g", what, eu, et, ei);
   g_assert_cmpfloat (eu, <=, tol);
   g_assert_cmpfloat (et, <=, tol);

@@ -6,6 +6,7 @@
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "models/make_model.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -38,18 +39,6 @@ load_tiny (const char *arch_name, uint64_t weight_seed)
   ScModel *m = sc_model_load (path, &opts, &error);
   g_assert_no_error (error);
   return m;
-}
-
-static double
-max_rel_error (const float *a, const float *ref, size_t n)
-{
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      num = fmax (num, fabs ((double) a[i] - (double) ref[i]));
-      den = fmax (den, fabs ((double) ref[i]));
-    }
-  return den > 0 ? num / den : num;
 }
 
 static void
@@ -107,8 +96,8 @@ test_against_diffusers (gconstpointer data)
   g_assert_true (sc_st_entry_to_f32 (el, ref_latent_nchw, &error));
   g_assert_true (sc_st_entry_to_f32 (ei, ref_image, &error));
   sc_nchw_to_nhwc (ref_latent_nchw, ref_latent, 1, 4, h, w);
-  double e_lat = max_rel_error (latent, ref_latent, (size_t) el->numel);
-  double e_img = max_rel_error (rgb, ref_image, (size_t) ei->numel);
+  double e_lat = sc_test_max_rel_error (latent, ref_latent, (size_t) el->numel);
+  double e_img = sc_test_max_rel_error (rgb, ref_image, (size_t) ei->numel);
   g_test_message ("%s: max relative error latent %.3g, image %.3g (tolerance 1e-3)", fixture, e_lat, e_img);
   g_assert_cmpfloat (e_lat, <=, 1e-3);
   g_assert_cmpfloat (e_img, <=, 1e-3);
@@ -150,7 +139,7 @@ test_determinism (void)
   g_assert_true (sc_generate_float (m, sc_backend_cpu (), &p, NULL, NULL, NULL, &c, &error));
   g_assert_no_error (error);
   g_assert_cmpmem (a, 8 * 8 * 4 * sizeof (float), b, 8 * 8 * 4 * sizeof (float));
-  g_assert_cmpfloat (max_rel_error (a, c, 8 * 8 * 4), >, 0.05);
+  g_assert_cmpfloat (sc_test_max_rel_error (a, c, 8 * 8 * 4), >, 0.05);
   sc_free_floats (a);
   sc_free_floats (b);
   sc_free_floats (c);

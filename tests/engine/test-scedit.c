@@ -11,6 +11,7 @@
 #include "models/weights.h"
 #include "scedit/tuner_io.h"
 #include "scedit/tuner_set.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -47,19 +48,6 @@ fixture_get (ScSafetensors *st, const char *name, int64_t *shape)
   g_autoptr (GError) error = NULL;
   g_assert_true (sc_st_entry_to_f32 (e, v, &error));
   return v;
-}
-
-static double
-max_rel_err (const float *got, const float *want, size_t n)
-{
-  double max_diff = 0, max_ref = 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      g_assert_true (isfinite (got[i]));
-      max_diff = MAX (max_diff, fabs ((double) got[i] - want[i]));
-      max_ref = MAX (max_ref, fabs ((double) want[i]));
-    }
-  return max_diff / max_ref;
 }
 
 /* The tuners of gen_scedit.py (TUNERS there). */
@@ -261,13 +249,13 @@ test_reference (gconstpointer data)
       g_autofree float *ref_nchw = fixture_get (f.st, key, s);
       g_autofree float *ref = g_new (float, out_numel (&f));
       sc_nchw_to_nhwc (ref_nchw, ref, s[0], s[1], s[2], s[3]);
-      double rel = max_rel_err (out, ref, (size_t) out_numel (&f));
+      double rel = sc_test_max_rel_error (out, ref, (size_t) out_numel (&f));
       g_test_message ("%s %s: max rel err %.3g vs scepter (diffusers U-Net)", (const char *) data, name, rel);
       g_assert_cmpfloat (rel, <=, 1e-4); /* the issue asks 1e-3; measured in the 1e-6 range */
       if (!base)
         base = g_steal_pointer (&out);
       else /* every case really changes the output */
-        g_assert_cmpfloat (max_rel_err (out, base, (size_t) out_numel (&f)), >, 1e-3);
+        g_assert_cmpfloat (sc_test_max_rel_error (out, base, (size_t) out_numel (&f)), >, 1e-3);
     }
   fixture_clear (&f);
 }
@@ -359,7 +347,7 @@ test_hint_cache (void)
       sc_tuner_set_set_weight (set, 0, 0.3f + 0.2f * (float) step);
       sc_tuner_set_set_control_scale (set, 1.0f - 0.1f * (float) step);
       g_autofree float *o = run (&f, set);
-      g_assert_cmpfloat (max_rel_err (o, o1, (size_t) out_numel (&f)), >, 1e-4);
+      g_assert_cmpfloat (sc_test_max_rel_error (o, o1, (size_t) out_numel (&f)), >, 1e-4);
     }
   g_assert_cmpint (sc_csc_tuner_encoder_runs (c1), ==, 1);
   g_assert_cmpint (sc_csc_tuner_encoder_runs (c2), ==, 1);
@@ -816,7 +804,7 @@ test_cli_eval (void)
   g_assert_no_error (error);
   g_autofree float *got = fixture_get (st, "out", NULL);
   g_autofree float *want = fixture_get (f.st, "full.out", NULL);
-  double rel = max_rel_err (got, want, (size_t) out_numel (&f));
+  double rel = sc_test_max_rel_error (got, want, (size_t) out_numel (&f));
   g_test_message ("eval unet --tuner --control: max rel err %.3g vs scepter", rel);
   g_assert_cmpfloat (rel, <=, 1e-4);
   sc_safetensors_close (st);

@@ -6,6 +6,7 @@
 #include "diffusion/sampler.h"
 #include "diffusion/schedule.h"
 #include "io/safetensors.h"
+#include "test-util.h"
 
 #include <math.h>
 #include <string.h>
@@ -28,19 +29,6 @@ fixture (const char *name, size_t *n)
   if (n)
     *n = (size_t) e->numel;
   return v;
-}
-
-/* max |a − b| / max |b| */
-static double
-max_rel (const float *a, const float *b, size_t n)
-{
-  double d = 0.0, m = 0.0;
-  for (size_t j = 0; j < n; j++)
-    {
-      d = MAX (d, fabs ((double) a[j] - b[j]));
-      m = MAX (m, fabs ((double) b[j]));
-    }
-  return m > 0.0 ? d / m : d;
 }
 
 static void
@@ -176,13 +164,13 @@ test_cfg (void)
     {
       g_autofree float *ref = fixture (cases[k].name, NULL);
       sc_cfg_combine (u, c, cases[k].scale, cases[k].rescale, out, n);
-      g_assert_cmpfloat (max_rel (out, ref, n), <=, 1e-6);
+      g_assert_cmpfloat (sc_test_max_rel_error (out, ref, n), <=, 1e-6);
     }
   /* out may alias cond */
   g_autofree float *c2 = g_memdup2 (c, n * sizeof (float));
   g_autofree float *ref = fixture ("cfg_7.5_0.7", NULL);
   sc_cfg_combine (u, c2, 7.5f, 0.7f, c2, n);
-  g_assert_cmpfloat (max_rel (c2, ref, n), <=, 1e-6);
+  g_assert_cmpfloat (sc_test_max_rel_error (c2, ref, n), <=, 1e-6);
 }
 
 /* The fake model and the noise pool of gen_schedule.py. */
@@ -302,7 +290,7 @@ test_run (gconstpointer data)
   g_autofree char *nf = g_strdup_printf ("run_%s_final", rc->name);
   g_autofree float *ref1 = fixture (n1, NULL);
   g_autofree float *reff = fixture (nf, NULL);
-  double e1 = max_rel (x1, ref1, n), ef = max_rel (x, reff, n);
+  double e1 = sc_test_max_rel_error (x1, ref1, n), ef = sc_test_max_rel_error (x, reff, n);
   if (g_test_verbose ())
     g_test_message ("%s: step 1 %.2e, final %.2e", rc->name, e1, ef);
   if (e1 > 1e-5 || ef > 1e-5)

@@ -8,6 +8,7 @@
 #include "models/arch.h"
 #include "models/unet.h"
 #include "models/weights.h"
+#include "test-util.h"
 
 #include <math.h>
 #include <string.h>
@@ -52,19 +53,6 @@ unet_new_random (ScArch arch, uint64_t seed)
   g_assert_nonnull (unet);
   sc_weight_source_free (src);
   return unet;
-}
-
-static double
-max_rel_err (const float *got, const float *want, size_t n)
-{
-  double max_diff = 0, max_ref = 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      g_assert_true (isfinite (got[i]));
-      max_diff = MAX (max_diff, fabs ((double) got[i] - want[i]));
-      max_ref = MAX (max_ref, fabs ((double) want[i]));
-    }
-  return max_diff / max_ref;
 }
 
 /* Deterministic inputs for the tests that need no reference. */
@@ -208,7 +196,7 @@ test_reference (gconstpointer data)
       g_assert_true (sc_unet_forward (unet, be, x, B, H, W, t, ctx, cs[1], out, NULL, &error));
       g_assert_no_error (error);
       double ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
-      double rel = max_rel_err (out, ref, (size_t) (B * H * W * cfg->out_channels));
+      double rel = sc_test_max_rel_error (out, ref, (size_t) (B * H * W * cfg->out_channels));
       g_test_message ("%s case %s (B %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
                       "): max rel err %.3g vs diffusers (%.1f ms)", arch_name, cases[c], B, H, W, rel, ms);
       /* fp32 against a float64 reference; measured ~1.4e-6 on the CPU backend (the issue allows 1e-4). */
@@ -358,7 +346,7 @@ test_edit_skip (gconstpointer data)
     {
       ss = (SkipState) { .edit_block = blocks[k], .delta = 0.5f, .fail_block = -1 };
       g_assert_true (sc_unet_forward (unet, be, in.x, in.B, in.H, in.W, in.t, in.ctx, in.n_ctx, out, &hooks, &error));
-      double rel = max_rel_err (out, plain, (size_t) n_out);
+      double rel = sc_test_max_rel_error (out, plain, (size_t) n_out);
       g_test_message ("skip %d + 0.5 at one pixel: output moves by %.3g (relative)", blocks[k], rel);
       g_assert_cmpfloat (rel, >, 1e-3);
     }
@@ -398,7 +386,7 @@ test_sizes (void)
   g_assert_true (sc_unet_forward (unet, be, two.x, 2, 9, 7, two.t, two.ctx, 77, out2, NULL, &error));
   g_assert_true (sc_unet_forward (unet, be, one.x, 1, 9, 7, one.t, one.ctx, 77, out1, NULL, &error));
   g_assert_no_error (error);
-  double rel = max_rel_err (out1, out2 + per, (size_t) per);
+  double rel = sc_test_max_rel_error (out1, out2 + per, (size_t) per);
   g_test_message ("batch item alone vs in a batch: max rel err %.3g", rel);
   g_assert_cmpfloat (rel, <=, 1e-5);
 

@@ -10,6 +10,7 @@
 #include "models/arch.h"
 #include "models/vae.h"
 #include "models/weights.h"
+#include "test-util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -57,20 +58,6 @@ fixture_nhwc (Fixture *fx, const char *name, int64_t *n, int64_t *c, int64_t *h,
   return nhwc;
 }
 
-static double
-max_rel_error (const float *got, const float *ref, int64_t n)
-{
-  double max_err = 0, max_ref = 0;
-  for (int64_t i = 0; i < n; i++)
-    {
-      g_assert_true (isfinite (got[i]));
-      max_err = MAX (max_err, fabs ((double) got[i] - ref[i]));
-      max_ref = MAX (max_ref, fabs ((double) ref[i]));
-    }
-  g_assert_cmpfloat (max_ref, >, 0);
-  return max_err / max_ref;
-}
-
 static ScVae *
 build_tiny (uint64_t seed, gboolean enc, gboolean dec, ScWeightSource **src_out)
 {
@@ -101,7 +88,7 @@ check_encode (Fixture *fx, ScVae *vae, const char *suffix)
   g_autoptr (GError) error = NULL;
   g_assert_true (sc_vae_encode (vae, sc_backend_cpu (), image, B, H, W, got, &error));
   g_assert_no_error (error);
-  double rel = max_rel_error (got, want, n);
+  double rel = sc_test_max_rel_error (got, want, n);
   g_test_message ("encode %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
                   ": max relative error %.3g", B, H, W, rel);
   g_assert_cmpfloat (rel, <=, TOLERANCE);
@@ -122,7 +109,7 @@ check_decode (Fixture *fx, ScVae *vae, const char *suffix)
   g_autoptr (GError) error = NULL;
   g_assert_true (sc_vae_decode (vae, sc_backend_cpu (), z, B, h, w, got, &error));
   g_assert_no_error (error);
-  double rel = max_rel_error (got, want, n);
+  double rel = sc_test_max_rel_error (got, want, n);
   g_test_message ("decode %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
                   ": max relative error %.3g", B, h, w, rel);
   g_assert_cmpfloat (rel, <=, TOLERANCE);
