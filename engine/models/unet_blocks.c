@@ -53,12 +53,7 @@ sc_unet_load_conv (ScUNetLoader *ld, ScConv2d *c, const char *name, int64_t in_c
   ld->n_params += out_c * in_c * k * k + out_c;
   if (!ld->src)
     {
-      memset (c, 0, sizeof *c);
-      c->in_c = in_c;
-      c->out_c = out_c;
-      c->k = k;
-      c->stride = stride;
-      c->pad_top = c->pad_left = c->pad_bottom = c->pad_right = pad;
+      sc_conv2d_init_shape (c, in_c, out_c, k, stride, pad);
       return TRUE;
     }
   return sc_conv2d_load (c, ld->src, name, in_c, out_c, k, stride, pad, error);

@@ -82,12 +82,7 @@ load_conv (Loader *ld, ScConv2d *c, int64_t in_c, int64_t out_c, int k, int stri
 {
   if (!ld->src)
     {
-      memset (c, 0, sizeof *c);
-      c->in_c = in_c;
-      c->out_c = out_c;
-      c->k = k;
-      c->stride = stride;
-      c->pad_top = c->pad_left = c->pad_bottom = c->pad_right = pad;
+      sc_conv2d_init_shape (c, in_c, out_c, k, stride, pad);
       return TRUE;
     }
   va_list ap;

@@ -75,9 +75,8 @@ sc_oihw_to_hwio (const float *src, float *dst, int64_t out_c, int64_t in_c, int 
           dst[((y * kw + x) * in_c + i) * out_c + o] = src[((o * in_c + i) * kh + y) * kw + x];
 }
 
-gboolean
-sc_conv2d_load (ScConv2d *c, ScWeightSource *src, const char *prefix, int64_t in_c, int64_t out_c, int k,
-                int stride, int pad, GError **error)
+void
+sc_conv2d_init_shape (ScConv2d *c, int64_t in_c, int64_t out_c, int k, int stride, int pad)
 {
   memset (c, 0, sizeof *c);
   c->in_c = in_c;
@@ -85,6 +84,13 @@ sc_conv2d_load (ScConv2d *c, ScWeightSource *src, const char *prefix, int64_t in
   c->k = k;
   c->stride = stride;
   c->pad_top = c->pad_left = c->pad_bottom = c->pad_right = pad;
+}
+
+gboolean
+sc_conv2d_load (ScConv2d *c, ScWeightSource *src, const char *prefix, int64_t in_c, int64_t out_c, int k,
+                int stride, int pad, GError **error)
+{
+  sc_conv2d_init_shape (c, in_c, out_c, k, stride, pad);
   g_autofree char *wname = param_name (prefix, "weight");
   g_autofree char *bname = param_name (prefix, "bias");
   int64_t shape[4] = { out_c, in_c, k, k };

@@ -48,6 +48,8 @@ void sc_linear_forward (const ScBackend *be, const ScLinear *l, const float *x, 
 gboolean sc_conv2d_load (ScConv2d *c, ScWeightSource *src, const char *prefix, int64_t in_c, int64_t out_c,
                          int k, int stride, int pad, GError **error);
 void sc_conv2d_clear (ScConv2d *c);
+/* Only the geometry, no weights (w = b = NULL): for planning and parameter counts without a source. */
+void sc_conv2d_init_shape (ScConv2d *c, int64_t in_c, int64_t out_c, int k, int stride, int pad);
 /* Output size for an input of h × w. */
 void sc_conv2d_out_size (const ScConv2d *c, int64_t h, int64_t w, int64_t *oh, int64_t *ow);
 void sc_conv2d_forward (const ScBackend *be, const ScConv2d *c, const float *x, int64_t B, int64_t H,
