@@ -18,7 +18,33 @@ struct _ScDocument {
   GArray *styles;     /* Style */
   GArray *conditions; /* Condition */
   GArray *request_styles, *request_controls; /* what sc_document_to_request lends out */
+  GBytes *image, *mask;  /* paintable layers: RGB and grey; NULL until there is one */
+  int image_width, image_height, mask_width, mask_height;
+  ScLayerKind active_layer;
+  guint active_condition;
+  ScUndoStack *undo;
 };
+
+/* One side of an undo step: a layer's pixels in a rectangle, or a condition's weight. */
+typedef struct {
+  gboolean is_weight;
+  ScLayerKind layer;
+  guint condition;
+  ScPaintRect rect;
+  int width, height;     /* the layer's size when recorded: a step never applies to a resized layer */
+  GBytes *pixels;
+  double weight;
+} UndoState;
+
+static void
+undo_state_free (gpointer data)
+{
+  UndoState *u = data;
+  g_clear_pointer (&u->pixels, g_bytes_unref);
+  g_free (u);
+}
+
+static void apply_undo_state (gpointer state, gpointer user);
 
 typedef struct {
   char *path;
@@ -68,7 +94,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-enum { CHANGED, LAYERS_CHANGED, N_SIGNALS };
+enum { CHANGED, LAYERS_CHANGED, ACTIVE_LAYER_CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void
@@ -82,6 +108,9 @@ sc_document_finalize (GObject *object)
   g_array_unref (self->conditions);
   g_array_unref (self->request_styles);
   g_array_unref (self->request_controls);
+  g_clear_pointer (&self->image, g_bytes_unref);
+  g_clear_pointer (&self->mask, g_bytes_unref);
+  sc_undo_stack_free (self->undo);
   G_OBJECT_CLASS (sc_document_parent_class)->finalize (object);
 }
 
@@ -168,6 +197,9 @@ sc_document_class_init (ScDocumentClass *klass)
                                    NULL, G_TYPE_NONE, 0);
   signals[LAYERS_CHANGED] = g_signal_new ("layers-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                           NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* not "layers-changed": the layer list stays, so its rows need not be rebuilt */
+  signals[ACTIVE_LAYER_CHANGED] = g_signal_new ("active-layer-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                                0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -186,6 +218,8 @@ sc_document_init (ScDocument *self)
   g_array_set_clear_func (self->conditions, condition_clear);
   self->request_styles = g_array_new (FALSE, TRUE, sizeof (ScRequestStyle));
   self->request_controls = g_array_new (FALSE, TRUE, sizeof (ScRequestControl));
+  self->active_layer = SC_LAYER_MASK;
+  self->undo = sc_undo_stack_new (apply_undo_state, undo_state_free, self);
 }
 
 ScDocument *
@@ -437,6 +471,17 @@ sc_document_set_condition_weight (ScDocument *self, guint index, double weight)
   weight = CLAMP (weight, 0, SC_DOCUMENT_WEIGHT_MAX);
   if (!c || c->weight == weight)
     return;
+  if (!sc_undo_stack_is_applying (self->undo))
+    {
+      /* a slider drag sends many values: they coalesce into one step */
+      UndoState *before = g_new0 (UndoState, 1), *after = g_new0 (UndoState, 1);
+      before->is_weight = after->is_weight = TRUE;
+      before->condition = after->condition = index;
+      before->weight = c->weight;
+      after->weight = weight;
+      g_autofree char *key = g_strdup_printf ("weight-%u", index);
+      sc_undo_stack_push (self->undo, key, before, after);
+    }
   c->weight = weight;
   emit_changed (self, FALSE);
 }
@@ -519,4 +564,190 @@ sc_document_apply_json (ScDocument *self, const char *json, GError **error)
     g_object_set (obj, "sampler", (guint) kind, NULL);
   g_object_thaw_notify (obj);
   return TRUE;
+}
+
+/* ---- painting and undo ---- */
+
+void
+sc_document_set_active_layer (ScDocument *self, ScLayerKind kind, guint condition)
+{
+  g_return_if_fail (SC_IS_DOCUMENT (self));
+  self->active_layer = kind;
+  self->active_condition = condition;
+  g_signal_emit (self, signals[ACTIVE_LAYER_CHANGED], 0);
+}
+
+ScLayerKind
+sc_document_get_active_layer (ScDocument *self, guint *condition)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), SC_LAYER_MASK);
+  if (condition)
+    *condition = self->active_condition;
+  return self->active_layer;
+}
+
+GBytes *
+sc_document_get_layer_pixels (ScDocument *self, ScLayerKind kind, guint condition, int *width, int *height,
+                              int *channels)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), NULL);
+  GBytes *pixels = NULL;
+  int w = 0, h = 0, ch = 3;
+  switch (kind)
+    {
+    case SC_LAYER_IMAGE: pixels = self->image; w = self->image_width; h = self->image_height; break;
+    case SC_LAYER_MASK: pixels = self->mask; w = self->mask_width; h = self->mask_height; ch = 1; break;
+    case SC_LAYER_CONDITION: pixels = sc_document_get_condition_picture (self, condition, &w, &h); break;
+    default: break;
+    }
+  if (width)
+    *width = w;
+  if (height)
+    *height = h;
+  if (channels)
+    *channels = ch;
+  return pixels;
+}
+
+/* Replaces a layer's pixels (a new GBytes, so the engine sees a new picture). */
+static void
+set_layer_pixels (ScDocument *self, ScLayerKind kind, guint condition, GBytes *pixels, int w, int h)
+{
+  switch (kind)
+    {
+    case SC_LAYER_IMAGE:
+      g_clear_pointer (&self->image, g_bytes_unref);
+      self->image = g_bytes_ref (pixels);
+      self->image_width = w;
+      self->image_height = h;
+      emit_changed (self, FALSE);
+      break;
+    case SC_LAYER_MASK:
+      g_clear_pointer (&self->mask, g_bytes_unref);
+      self->mask = g_bytes_ref (pixels);
+      self->mask_width = w;
+      self->mask_height = h;
+      emit_changed (self, FALSE);
+      break;
+    case SC_LAYER_CONDITION:
+      {
+        Condition *c = get_condition (self, condition);
+        /* a picture first made here is drawn by hand: it already is the condition map */
+        gboolean is_map = c && (c->picture ? c->is_map : TRUE);
+        sc_document_set_condition_picture (self, condition, pixels, w, h, is_map);
+      }
+      break;
+    default:
+      break;
+    }
+}
+
+static void
+apply_undo_state (gpointer state, gpointer user)
+{
+  ScDocument *self = user;
+  UndoState *u = state;
+  if (u->is_weight)
+    {
+      sc_document_set_condition_weight (self, u->condition, u->weight);
+      return;
+    }
+  int w, h, ch;
+  GBytes *old = sc_document_get_layer_pixels (self, u->layer, u->condition, &w, &h, &ch);
+  if (!old || w != u->width || h != u->height)
+    return; /* the layer went or changed size since */
+  gsize size;
+  ScPaintBuffer buf = { g_bytes_unref_to_data (g_bytes_ref (old), &size), w, h, ch };
+  sc_paint_buffer_put_rect (&buf, u->rect, u->pixels);
+  g_autoptr (GBytes) pixels = g_bytes_new_take (buf.data, size);
+  set_layer_pixels (self, u->layer, u->condition, pixels, w, h);
+}
+
+gboolean
+sc_document_paint (ScDocument *self, const ScPaintTool *tool, const double *points, guint n_points)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self) && tool, FALSE);
+  ScLayerKind kind = self->active_layer;
+  guint index = self->active_condition;
+  if (kind == SC_LAYER_CONDITION && !get_condition (self, index))
+    return FALSE;
+  int w, h, ch;
+  GBytes *old = sc_document_get_layer_pixels (self, kind, index, &w, &h, &ch);
+  ScPaintBuffer buf = { NULL, w, h, ch };
+  gsize size;
+  if (old)
+    buf.data = g_bytes_unref_to_data (g_bytes_ref (old), &size);
+  else if (kind == SC_LAYER_IMAGE)
+    return FALSE; /* nothing shown yet */
+  else
+    {
+      /* a fresh black layer at the image's size (or the document's, before the first render) */
+      buf.width = self->image ? self->image_width : self->width;
+      buf.height = self->image ? self->image_height : self->height;
+      size = (gsize) buf.width * buf.height * ch;
+      buf.data = g_malloc0 (size);
+    }
+  g_autoptr (GBytes) before_all = old ? g_bytes_ref (old) : g_bytes_new (buf.data, size);
+  ScPaintRect dirty = sc_paint_apply (&buf, tool, points, n_points);
+  if (dirty.width == 0)
+    {
+      g_free (buf.data);
+      return FALSE;
+    }
+  ScPaintBuffer before_buf = { (guint8 *) g_bytes_get_data (before_all, NULL), buf.width, buf.height, ch };
+  UndoState *before = g_new0 (UndoState, 1), *after = g_new0 (UndoState, 1);
+  before->layer = after->layer = kind;
+  before->condition = after->condition = index;
+  before->rect = after->rect = dirty;
+  before->width = after->width = buf.width;
+  before->height = after->height = buf.height;
+  before->pixels = sc_paint_buffer_copy_rect (&before_buf, dirty);
+  after->pixels = sc_paint_buffer_copy_rect (&buf, dirty);
+  sc_undo_stack_push (self->undo, NULL, before, after);
+  int bw = buf.width, bh = buf.height;
+  g_autoptr (GBytes) pixels = g_bytes_new_take (buf.data, size);
+  set_layer_pixels (self, kind, index, pixels, bw, bh);
+  return TRUE;
+}
+
+void
+sc_document_set_image (ScDocument *self, GBytes *rgb, int width, int height)
+{
+  g_return_if_fail (SC_IS_DOCUMENT (self));
+  g_return_if_fail (!rgb || g_bytes_get_size (rgb) == (gsize) width * height * 3);
+  g_clear_pointer (&self->image, g_bytes_unref);
+  self->image = rgb ? g_bytes_ref (rgb) : NULL;
+  self->image_width = rgb ? width : 0;
+  self->image_height = rgb ? height : 0;
+  /* a new image is not an edit: no "changed" (that would start a live render of its own), but a canvas
+   * painting on it must show it */
+  if (self->active_layer == SC_LAYER_IMAGE)
+    g_signal_emit (self, signals[ACTIVE_LAYER_CHANGED], 0);
+}
+
+GBytes *
+sc_document_get_mask (ScDocument *self, int *width, int *height)
+{
+  return sc_document_get_layer_pixels (self, SC_LAYER_MASK, 0, width, height, NULL);
+}
+
+gboolean
+sc_document_undo (ScDocument *self)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), FALSE);
+  return sc_undo_stack_undo (self->undo);
+}
+
+gboolean
+sc_document_redo (ScDocument *self)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), FALSE);
+  return sc_undo_stack_redo (self->undo);
+}
+
+ScUndoStack *
+sc_document_get_undo_stack (ScDocument *self)
+{
+  g_return_val_if_fail (SC_IS_DOCUMENT (self), NULL);
+  return self->undo;
 }

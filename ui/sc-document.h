@@ -4,6 +4,8 @@
 #include <glib-object.h>
 
 #include "runtime/engine.h"
+#include "sc-paint-tool.h"
+#include "sc-undo-stack.h"
 
 G_BEGIN_DECLS
 
@@ -50,6 +52,31 @@ gboolean sc_document_get_condition_visible (ScDocument *self, guint index);
 void sc_document_set_condition_visible (ScDocument *self, guint index, gboolean visible);
 const char *sc_document_get_condition_controller (ScDocument *self, guint index);
 void sc_document_set_condition_controller (ScDocument *self, guint index, const char *path);
+
+/* Painting. The active layer is what the canvas paints on: the image (8-bit RGB, set by whoever shows
+ * one), the mask (8-bit grey at the document size, white = repaint, made on first paint) or a condition's
+ * picture (made black at the document size on first paint). Points are in the layer's pixels. Every
+ * paint and every weight change is one step on the document's undo stack (weight changes close together
+ * coalesce). */
+typedef enum {
+  SC_LAYER_IMAGE,
+  SC_LAYER_MASK,
+  SC_LAYER_CONDITION,
+} ScLayerKind;
+
+/* Emits "active-layer-changed" (also emitted when a new image replaces the active image layer). */
+void sc_document_set_active_layer (ScDocument *self, ScLayerKind kind, guint condition);
+ScLayerKind sc_document_get_active_layer (ScDocument *self, guint *condition);
+/* The active layer's picture (NULL when it has none yet), its size and channels (1 or 3). */
+GBytes *sc_document_get_layer_pixels (ScDocument *self, ScLayerKind kind, guint condition, int *width, int *height,
+                                      int *channels);
+/* Paints on the active layer; FALSE when nothing changed. */
+gboolean sc_document_paint (ScDocument *self, const ScPaintTool *tool, const double *points, guint n_points);
+void sc_document_set_image (ScDocument *self, GBytes *rgb, int width, int height);
+GBytes *sc_document_get_mask (ScDocument *self, int *width, int *height);
+gboolean sc_document_undo (ScDocument *self);
+gboolean sc_document_redo (ScDocument *self);
+ScUndoStack *sc_document_get_undo_stack (ScDocument *self);
 
 /* Restores the settings from our "scedit" PNG JSON chunk; unknown or missing fields stay as they are. */
 gboolean sc_document_apply_json (ScDocument *self, const char *json, GError **error);

@@ -4,7 +4,9 @@
 
 #include "core/error.h"
 #include "sc-config.h"
+#include "sc-condition-row.h"
 #include "sc-create-panel.h"
+#include "sc-live-controller.h"
 #include "sc-model-manager.h"
 
 #include <glib/gi18n.h>
@@ -24,6 +26,15 @@ struct _ScWindow {
   GtkProgressBar *progress_bar;
   ScHistoryStrip *history;
   ScCreatePanel *panel;
+  GtkToggleButton *live_button;
+  GtkWidget *live_status;
+  GtkSpinner *live_spinner;
+  GtkWidget *live_stale;
+  GtkLabel *live_time;
+  GtkDropDown *layer_dropdown;
+  GtkToggleButton *brush_button, *eraser_button, *line_button, *fill_button;
+  GtkScale *size_scale, *hardness_scale;
+  GtkColorButton *color_button;
 
   ScDocument *document;
   GSettings *settings;        /* NULL when the schema is not installed (an uninstalled build) */
@@ -36,6 +47,7 @@ struct _ScWindow {
   GtkNativeDialog *chooser;
   GCancellable *cancellable;  /* file reads and writes; cancelled when the window goes */
   ScModelManager *model_manager; /* hidden, not destroyed, on close: downloads go on */
+  ScLiveController *live;
 };
 
 G_DEFINE_FINAL_TYPE (ScWindow, sc_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -56,6 +68,9 @@ update_actions (ScWindow *self)
   gtk_widget_action_set_enabled (w, "win.generate", ready);
   gtk_widget_action_set_enabled (w, "win.cancel", self->render_id != 0);
   gtk_widget_action_set_enabled (w, "win.save", self->shown != NULL);
+  ScUndoStack *undo = sc_document_get_undo_stack (self->document);
+  gtk_widget_action_set_enabled (w, "win.undo", sc_undo_stack_can_undo (undo));
+  gtk_widget_action_set_enabled (w, "win.redo", sc_undo_stack_can_redo (undo));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), self->render_id != 0);
   gtk_widget_set_visible (GTK_WIDGET (self->canvas_hint), sc_canvas_get_texture (self->canvas) == NULL);
 }
@@ -64,6 +79,12 @@ static void
 show_item (ScWindow *self, ScHistoryItem *item)
 {
   g_set_object (&self->shown, item);
+  const ScResult *res = item ? sc_history_item_get_result (item) : NULL;
+  if (res && res->image && res->image->bit_depth == 8 && res->image->channels == 3)
+    {
+      g_autoptr (GBytes) rgb = g_bytes_new (res->image->data, (gsize) res->image->width * res->image->height * 3);
+      sc_document_set_image (self->document, rgb, res->image->width, res->image->height);
+    }
   sc_canvas_set_texture (self->canvas, item ? sc_history_item_get_texture (item) : NULL);
   update_actions (self);
 }
@@ -131,6 +152,7 @@ on_done (gpointer user, guint64 id, ScResult *result, const GError *error)
         }
       return;
     }
+  sc_live_controller_finished (self->live, id, result != NULL, result ? result->seconds : 0);
   if (id != self->render_id)
     return; /* superseded by a newer render */
   self->render_id = 0;
@@ -189,14 +211,9 @@ sc_window_load_model (ScWindow *self, const char *path)
     sc_window_toast (self, _("Loading the model…"));
 }
 
-static void
-generate (GtkWidget *widget, const char *action, GVariant *param)
+static guint64
+submit_render (ScWindow *self)
 {
-  ScWindow *self = SC_WINDOW (widget);
-  if (!self->model_path)
-    return;
-  if (!sc_document_get_seed_locked (self->document))
-    sc_document_reroll_seed (self->document);
   ScRequest r;
   sc_document_to_request (self->document, &r);
   /* a model still loading is the one the user wants: rendering with it also finishes the load */
@@ -207,6 +224,123 @@ generate (GtkWidget *widget, const char *action, GVariant *param)
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, _("Starting…"));
   update_actions (self);
+  return self->render_id;
+}
+
+static void
+generate (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScWindow *self = SC_WINDOW (widget);
+  if (!self->model_path)
+    return;
+  guint64 seed = sc_document_get_seed (self->document);
+  if (!sc_document_get_seed_locked (self->document))
+    sc_document_reroll_seed (self->document);
+  if (sc_live_controller_get_active (self->live) && seed != sc_document_get_seed (self->document))
+    return; /* the new seed is a change: Live renders it */
+  submit_render (self);
+}
+
+/* ---- Live mode: the controller decides when, the window submits (the seed stays as it is) ---- */
+
+static void
+on_live_render (ScLiveController *live, ScWindow *self)
+{
+  sc_live_controller_submitted (live, self->model_path ? submit_render (self) : 0);
+}
+
+static void
+on_live_cancel (ScLiveController *live, ScWindow *self)
+{
+  if (self->render_id)
+    sc_engine_cancel (self->engine);
+}
+
+static void
+update_live_status (ScWindow *self)
+{
+  gboolean active = sc_live_controller_get_active (self->live);
+  gboolean busy = sc_live_controller_get_busy (self->live);
+  gtk_widget_set_visible (self->live_status, active);
+  gtk_widget_set_visible (GTK_WIDGET (self->live_spinner), busy);
+  gtk_spinner_set_spinning (self->live_spinner, busy);
+  gtk_widget_set_visible (self->live_stale, sc_live_controller_get_stale (self->live));
+  double seconds = sc_live_controller_get_last_seconds (self->live);
+  g_autofree char *text = seconds > 0 ? g_strdup_printf (_("%.1f s"), seconds) : NULL;
+  gtk_label_set_label (self->live_time, text ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->live_time), text != NULL);
+}
+
+/* ---- painting: the tool bar over the canvas ---- */
+
+static void
+undo (GtkWidget *widget, const char *action, GVariant *param)
+{
+  sc_document_undo (SC_WINDOW (widget)->document);
+}
+
+static void
+redo (GtkWidget *widget, const char *action, GVariant *param)
+{
+  sc_document_redo (SC_WINDOW (widget)->document);
+}
+
+static void
+on_tool_toggled (GtkToggleButton *button, ScWindow *self)
+{
+  if (!gtk_toggle_button_get_active (button))
+    return;
+  ScPaintToolKind tool = button == self->eraser_button ? SC_PAINT_ERASER
+                         : button == self->line_button ? SC_PAINT_LINE
+                         : button == self->fill_button ? SC_PAINT_FILL
+                                                       : SC_PAINT_BRUSH;
+  sc_canvas_set_tool (self->canvas, tool);
+}
+
+static void
+on_paint_settings (ScWindow *self)
+{
+  sc_canvas_set_brush_size (self->canvas, gtk_range_get_value (GTK_RANGE (self->size_scale)));
+  sc_canvas_set_hardness (self->canvas, gtk_range_get_value (GTK_RANGE (self->hardness_scale)));
+  GdkRGBA color;
+  gtk_color_chooser_get_rgba (GTK_COLOR_CHOOSER (self->color_button), &color);
+  sc_canvas_set_color (self->canvas, &color);
+}
+
+/* The layer list: the mask, the image, then one entry per condition. */
+static void
+rebuild_layers (ScWindow *self)
+{
+  g_autoptr (GtkStringList) list = gtk_string_list_new (NULL);
+  gtk_string_list_append (list, _("Mask"));
+  gtk_string_list_append (list, _("Image"));
+  guint n = sc_document_get_n_conditions (self->document);
+  for (guint i = 0; i < n; i++)
+    {
+      ScControlKind kind = sc_document_get_condition_kind (self->document, i);
+      /* TRANSLATORS: a condition layer in the paint layer list: its kind ("Edges") and its number */
+      g_autofree char *name = g_strdup_printf (_("%s (Layer %u)"), sc_condition_kind_label (kind), i + 1);
+      gtk_string_list_append (list, name);
+    }
+  guint index;
+  ScLayerKind kind = sc_document_get_active_layer (self->document, &index);
+  guint selected = kind == SC_LAYER_MASK ? 0 : kind == SC_LAYER_IMAGE ? 1 : 2 + index;
+  g_signal_handlers_block_matched (self->layer_dropdown, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  gtk_drop_down_set_model (self->layer_dropdown, G_LIST_MODEL (list));
+  gtk_drop_down_set_selected (self->layer_dropdown, MIN (selected, 2 + n - 1));
+  g_signal_handlers_unblock_matched (self->layer_dropdown, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+}
+
+static void
+on_layer_selected (GtkDropDown *dropdown, GParamSpec *pspec, ScWindow *self)
+{
+  guint selected = gtk_drop_down_get_selected (dropdown);
+  if (selected == GTK_INVALID_LIST_POSITION)
+    return;
+  if (selected < 2)
+    sc_document_set_active_layer (self->document, selected == 0 ? SC_LAYER_MASK : SC_LAYER_IMAGE, 0);
+  else
+    sc_document_set_active_layer (self->document, SC_LAYER_CONDITION, selected - 2);
 }
 
 static void
@@ -536,6 +670,11 @@ sc_window_dispose (GObject *object)
   if (self->model_manager)
     gtk_window_destroy (GTK_WINDOW (self->model_manager));
   g_clear_object (&self->shown);
+  if (self->live)
+    g_signal_handlers_disconnect_by_data (self->live, self);
+  if (self->document)
+    g_signal_handlers_disconnect_by_data (self->document, self);
+  g_clear_object (&self->live);
   gtk_widget_dispose_template (GTK_WIDGET (self), SC_TYPE_WINDOW);
   g_clear_object (&self->document);
   g_clear_object (&self->settings);
@@ -573,6 +712,19 @@ sc_window_class_init (ScWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ScWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, history);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, panel);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, live_button);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, live_status);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, live_spinner);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, live_stale);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, live_time);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, layer_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, brush_button);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, eraser_button);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, line_button);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, fill_button);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, size_scale);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, hardness_scale);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, color_button);
 
   gtk_widget_class_install_action (widget_class, "win.generate", NULL, generate);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel);
@@ -584,6 +736,11 @@ sc_window_class_init (ScWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.models", "s", show_models);
   gtk_widget_class_install_action (widget_class, "win.copy-seed", "t", copy_seed);
   gtk_widget_class_install_action (widget_class, "win.delete-render", "t", delete_render);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
 }
 
 static void
@@ -593,6 +750,28 @@ sc_window_init (ScWindow *self)
   self->cancellable = g_cancellable_new ();
   self->document = sc_document_new ();
   sc_create_panel_set_document (self->panel, self->document);
+  sc_canvas_set_document (self->canvas, self->document);
+  g_signal_connect_swapped (self->document, "changed", G_CALLBACK (update_actions), self);
+  g_signal_connect_swapped (self->document, "layers-changed", G_CALLBACK (rebuild_layers), self);
+  g_signal_connect_swapped (self->document, "active-layer-changed", G_CALLBACK (rebuild_layers), self);
+  rebuild_layers (self);
+  g_signal_connect (self->layer_dropdown, "notify::selected", G_CALLBACK (on_layer_selected), self);
+  GtkToggleButton *tools[] = { self->brush_button, self->eraser_button, self->line_button, self->fill_button };
+  for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
+    g_signal_connect (tools[i], "toggled", G_CALLBACK (on_tool_toggled), self);
+  g_signal_connect_swapped (self->size_scale, "value-changed", G_CALLBACK (on_paint_settings), self);
+  g_signal_connect_swapped (self->hardness_scale, "value-changed", G_CALLBACK (on_paint_settings), self);
+  g_signal_connect_swapped (self->color_button, "color-set", G_CALLBACK (on_paint_settings), self);
+  on_paint_settings (self);
+
+  self->live = sc_live_controller_new (self->document);
+  g_object_bind_property (self->live_button, "active", self->live, "active", G_BINDING_BIDIRECTIONAL);
+  g_signal_connect (self->live, "render", G_CALLBACK (on_live_render), self);
+  g_signal_connect (self->live, "cancel", G_CALLBACK (on_live_cancel), self);
+  const char *live_props[] = { "notify::active", "notify::busy", "notify::stale", "notify::last-seconds" };
+  for (guint i = 0; i < G_N_ELEMENTS (live_props); i++)
+    g_signal_connect_swapped (self->live, live_props[i], G_CALLBACK (update_live_status), self);
+  update_live_status (self);
   g_autoptr (GSettingsSchema) schema = g_settings_schema_source_lookup (g_settings_schema_source_get_default (),
                                                                          SC_APP_ID, TRUE);
   if (schema)
@@ -639,6 +818,13 @@ sc_window_get_page (ScWindow *self)
 {
   g_return_val_if_fail (SC_IS_WINDOW (self), NULL);
   return gtk_stack_get_visible_child_name (self->main_stack);
+}
+
+ScLiveController *
+sc_window_get_live_controller (ScWindow *self)
+{
+  g_return_val_if_fail (SC_IS_WINDOW (self), NULL);
+  return self->live;
 }
 
 gboolean

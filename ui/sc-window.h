@@ -7,6 +7,7 @@
 #include "sc-canvas.h"
 #include "sc-document.h"
 #include "sc-history-strip.h"
+#include "sc-live-controller.h"
 
 G_BEGIN_DECLS
 
@@ -26,5 +27,6 @@ ScCanvas *sc_window_get_canvas (ScWindow *self);
 ScHistoryStrip *sc_window_get_history (ScWindow *self);
 const char *sc_window_get_page (ScWindow *self); /* "empty", "loading" or "ready" */
 gboolean sc_window_get_busy (ScWindow *self);   /* a render in flight */
+ScLiveController *sc_window_get_live_controller (ScWindow *self);
 
 G_END_DECLS

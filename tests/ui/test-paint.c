@@ -1,0 +1,277 @@
+/* Painting, undo and Live mode in the window, under Xvfb: strokes through sc_canvas_stroke land on the
+ * active layer, one undo stack restores strokes and weight drags exactly, and Live renders coalesce so
+ * that only the newest settings finish, with the stale badge cleared at the end. */
+#include "sc-condition-row.h"
+#include "sc-conditions-panel.h"
+#include "sc-window.h"
+#include "scedit/tuner_io.h"
+#include "ui-util.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+static char *tmpdir, *model_path, *controller_path;
+
+static ScWindow *
+new_window (void)
+{
+  ScWindow *win = sc_window_new (NULL);
+  gtk_window_set_default_size (GTK_WINDOW (win), 900, 640);
+  gtk_window_present (GTK_WINDOW (win));
+  return win;
+}
+
+static GBytes *
+layer_copy (ScDocument *doc, ScLayerKind kind, guint index)
+{
+  GBytes *b = sc_document_get_layer_pixels (doc, kind, index, NULL, NULL, NULL);
+  g_assert_nonnull (b);
+  return g_bytes_new (g_bytes_get_data (b, NULL), g_bytes_get_size (b)); /* a copy, not the shared one */
+}
+
+static gsize
+count_byte (GBytes *b, guint8 value)
+{
+  gsize n = 0, size;
+  const guint8 *p = g_bytes_get_data (b, &size);
+  for (gsize i = 0; i < size; i++)
+    n += p[i] == value;
+  return n;
+}
+
+static void
+test_undo (void)
+{
+  ScWindow *win = new_window ();
+  ScDocument *doc = sc_window_get_document (win);
+  ScCanvas *canvas = sc_window_get_canvas (win);
+  g_object_set (doc, "width", 64, "height", 64, NULL);
+  guint idx = sc_document_add_condition (doc, SC_CONTROL_CANNY);
+  sc_document_set_active_layer (doc, SC_LAYER_CONDITION, idx);
+  sc_canvas_set_brush_size (canvas, 3);
+  sc_canvas_set_hardness (canvas, 1);
+
+  /* the first stroke makes a black picture at the document size with a thin white pen on it */
+  double a[] = { 10.5, 10.5, 40.5, 10.5 };
+  g_assert_true (sc_canvas_stroke (canvas, a, 2, SC_PAINT_BRUSH));
+  int w, h;
+  g_assert_nonnull (sc_document_get_condition_picture (doc, idx, &w, &h));
+  g_assert_cmpint (w, ==, 64);
+  g_assert_cmpint (h, ==, 64);
+  g_autoptr (GBytes) first = layer_copy (doc, SC_LAYER_CONDITION, idx);
+  g_assert_cmpuint (count_byte (first, 255), ==, 33 * 3 * 3); /* 31 pixels plus round caps, 3 wide, RGB */
+
+  double b[] = { 20.5, 5.5, 20.5, 50.5 };
+  g_assert_true (sc_canvas_stroke (canvas, b, 2, SC_PAINT_BRUSH));
+  g_autoptr (GBytes) second = layer_copy (doc, SC_LAYER_CONDITION, idx);
+  g_assert_false (g_bytes_equal (first, second));
+
+  /* a slider drag: many values, one step */
+  sc_document_set_condition_weight (doc, idx, 0.9);
+  sc_document_set_condition_weight (doc, idx, 0.7);
+  sc_document_set_condition_weight (doc, idx, 0.5);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.undo", NULL));
+  g_assert_cmpfloat (sc_document_get_condition_weight (doc, idx), ==, 1.0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.undo", NULL));
+  g_autoptr (GBytes) undone = layer_copy (doc, SC_LAYER_CONDITION, idx);
+  g_assert_true (g_bytes_equal (undone, first));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.redo", NULL));
+  g_autoptr (GBytes) redone = layer_copy (doc, SC_LAYER_CONDITION, idx);
+  g_assert_true (g_bytes_equal (redone, second));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.redo", NULL));
+  g_assert_cmpfloat (sc_document_get_condition_weight (doc, idx), ==, 0.5);
+
+  /* the mask: white repaints, the eraser keeps; both undo */
+  sc_document_set_active_layer (doc, SC_LAYER_MASK, 0);
+  double m[] = { 32, 32 };
+  sc_canvas_set_brush_size (canvas, 9);
+  g_assert_true (sc_canvas_stroke (canvas, m, 1, SC_PAINT_FILL));
+  g_autoptr (GBytes) filled = layer_copy (doc, SC_LAYER_MASK, 0);
+  g_assert_cmpuint (count_byte (filled, 255), ==, 64 * 64);
+  g_assert_true (sc_canvas_stroke (canvas, m, 1, SC_PAINT_ERASER));
+  g_autoptr (GBytes) erased = layer_copy (doc, SC_LAYER_MASK, 0);
+  g_assert_cmpuint (count_byte (erased, 0), >, 40);
+  g_assert_true (sc_document_undo (doc));
+  g_autoptr (GBytes) back = layer_copy (doc, SC_LAYER_MASK, 0);
+  g_assert_true (g_bytes_equal (back, filled));
+
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+/* ---- Live ---- */
+
+static gboolean
+page_is_ready (gpointer win)
+{
+  return g_strcmp0 (sc_window_get_page (win), "ready") == 0;
+}
+
+static gboolean
+live_settled (gpointer live)
+{
+  return !sc_live_controller_get_busy (live) && !sc_live_controller_get_stale (live);
+}
+
+static gboolean
+window_busy (gpointer win)
+{
+  return sc_window_get_busy (win);
+}
+
+static gboolean
+window_idle (gpointer win)
+{
+  return !sc_window_get_busy (win);
+}
+
+static GtkWidget *
+find_descendant (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_descendant (c, type);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static ScHistoryItem *
+newest (ScWindow *win, guint *count)
+{
+  ScHistoryItem *last = NULL;
+  *count = 0;
+  for (guint64 id = 1; id < 256; id++)
+    {
+      ScHistoryItem *item = sc_history_strip_lookup (sc_window_get_history (win), id);
+      if (item)
+        last = item, (*count)++;
+    }
+  return last;
+}
+
+static void
+test_live (void)
+{
+  if (!model_path)
+    {
+      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
+      return;
+    }
+  ScWindow *win = new_window ();
+  sc_window_load_model (win, model_path);
+  g_assert_true (sc_test_spin_until (page_is_ready, win, 30000));
+  ScDocument *doc = sc_window_get_document (win);
+  ScCanvas *canvas = sc_window_get_canvas (win);
+  ScLiveController *live = sc_window_get_live_controller (win);
+  g_object_set (doc, "prompt", "a red apple", "width", 64, "height", 64, "steps", 3, "sampler", 0, NULL);
+  sc_document_set_seed (doc, 42);
+  guint idx = sc_document_add_condition (doc, SC_CONTROL_CANNY);
+  sc_document_set_condition_controller (doc, idx, controller_path);
+  sc_document_set_active_layer (doc, SC_LAYER_CONDITION, idx);
+
+  /* Live on: one render of what is there, with the seed kept */
+  sc_live_controller_set_active (live, TRUE);
+  g_assert_true (sc_live_controller_get_stale (live));
+  g_assert_true (sc_test_spin_until (live_settled, live, 30000));
+  g_assert_cmpuint (sc_live_controller_get_n_finished (live), ==, 1);
+  g_assert_cmpuint (sc_document_get_seed (doc), ==, 42);
+  g_assert_cmpfloat (sc_live_controller_get_last_seconds (live), >, 0);
+  guint n_items;
+  g_autoptr (ScImage) before = sc_image_to_rgb8 (sc_history_item_get_result (newest (win, &n_items))->image, NULL);
+
+  /* a stroke, then a quick slider drag: the changes coalesce, only the newest settings must finish */
+  sc_canvas_set_brush_size (canvas, 6);
+  double stroke[] = { 8, 8, 56, 56, 8, 56 };
+  g_assert_true (sc_canvas_stroke (canvas, stroke, 3, SC_PAINT_BRUSH));
+  g_assert_true (sc_live_controller_get_stale (live));
+  sc_test_spin_for (200);
+  ScConditionsPanel *panel = (ScConditionsPanel *) find_descendant (GTK_WIDGET (win), SC_TYPE_CONDITIONS_PANEL);
+  GtkAdjustment *weight = sc_condition_row_get_weight_adjustment (
+      SC_CONDITION_ROW (sc_conditions_panel_get_condition_row (panel, idx)));
+  for (int i = 0; i < 4; i++)
+    {
+      gtk_adjustment_set_value (weight, 1.2 - 0.2 * i);
+      sc_test_spin_for (40);
+    }
+  g_assert_true (sc_test_spin_until (live_settled, live, 30000));
+  guint finished = sc_live_controller_get_n_finished (live);
+  g_assert_cmpuint (finished, >=, 2);
+  g_assert_cmpuint (finished, <=, 3); /* the first, at most one in between, the last */
+  const ScResult *res = sc_history_item_get_result (newest (win, &n_items));
+  g_assert_cmpint (res->request->n_controls, ==, 1);
+  g_assert_cmpfloat_with_epsilon (res->request->controls[0].weight, 0.6, 1e-6);
+  g_assert_true (g_bytes_equal (res->request->controls[0].picture,
+                                sc_document_get_condition_picture (doc, idx, NULL, NULL)));
+  g_assert_cmpuint (res->request->seed, ==, 42);
+  g_autoptr (ScImage) after = sc_image_to_rgb8 (res->image, NULL);
+  g_assert_false (memcmp (before->data, after->data, (gsize) 64 * 64 * 3) == 0);
+  g_assert_false (sc_live_controller_get_stale (live));
+
+  /* Live off cancels the render in flight: nothing more finishes */
+  g_object_set (doc, "steps", 40, NULL);
+  g_assert_true (sc_test_spin_until (window_busy, win, 5000));
+  sc_live_controller_set_active (live, FALSE);
+  g_assert_true (sc_test_spin_until (window_idle, win, 30000));
+  sc_test_spin_for (100);
+  g_assert_cmpuint (sc_live_controller_get_n_finished (live), ==, finished);
+  guint n_after;
+  g_assert_true (newest (win, &n_after) != NULL);
+  g_assert_cmpuint (n_after, ==, n_items);
+
+  /* pointer mapping: the widget's centre is the layer's centre at any zoom */
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (win));
+  double cx = gtk_widget_get_width (GTK_WIDGET (canvas)) / 2.0, cy = gtk_widget_get_height (GTK_WIDGET (canvas)) / 2.0;
+  double x, y;
+  sc_canvas_set_zoom (canvas, 2.5);
+  g_assert_true (sc_canvas_widget_to_image (canvas, cx, cy, &x, &y));
+  g_assert_cmpfloat_with_epsilon (x, 32, 1e-3);
+  g_assert_cmpfloat_with_epsilon (y, 32, 1e-3);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+static char *
+make_controller (void)
+{
+  const ScUNetConfig *cfg = &sc_arch_config (SC_ARCH_TINY_SD1)->unet;
+  ScSkipLayout l;
+  g_assert_true (sc_skip_layout_from_unet (cfg, &l));
+  GError *error = NULL;
+  g_autoptr (ScCscTuner) csc = sc_csc_tuner_new_random (&l, 0.25, 16, 1, 0.25, 12, TRUE, &error);
+  g_assert_no_error (error);
+  char *path = g_build_filename (tmpdir, "edges.safetensors", NULL);
+  g_assert_true (sc_csc_tuner_save (csc, NULL, path, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+int
+main (int argc, char **argv)
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  GError *error = NULL;
+  tmpdir = g_dir_make_tmp ("sc-ui-paint-XXXXXX", &error);
+  g_assert_no_error (error);
+  model_path = sc_test_make_tiny_model (tmpdir);
+  if (model_path)
+    controller_path = make_controller ();
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.scedit.Studio");
+  g_settings_set_int (settings, "threads", 1);
+
+  g_test_add_func ("/ui/paint/undo", test_undo);
+  g_test_add_func ("/ui/paint/live", test_live);
+  int rc = g_test_run ();
+  if (model_path)
+    g_remove (model_path);
+  if (controller_path)
+    g_remove (controller_path);
+  g_rmdir (tmpdir);
+  g_free (model_path);
+  g_free (controller_path);
+  g_free (tmpdir);
+  return rc;
+}
