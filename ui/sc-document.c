@@ -278,6 +278,17 @@ sc_document_reroll_seed (ScDocument *self)
   sc_document_set_seed (self, g_random_int ());
 }
 
+static gboolean
+mask_has_paint (GBytes *mask)
+{
+  gsize n = 0;
+  const guint8 *p = g_bytes_get_data (mask, &n);
+  for (gsize i = 0; i < n; i++)
+    if (p[i] > 127)
+      return TRUE;
+  return FALSE;
+}
+
 void
 sc_document_to_request (ScDocument *self, ScRequest *r)
 {
@@ -320,6 +331,17 @@ sc_document_to_request (ScDocument *self, ScRequest *r)
   r->n_styles = (int) self->request_styles->len;
   r->controls = (ScRequestControl *) self->request_controls->data;
   r->n_controls = (int) self->request_controls->len;
+
+  /* A painted mask over an image: the render repaints only the masked part of that image. */
+  if (self->image && self->mask && mask_has_paint (self->mask))
+    {
+      r->init_image = self->image; /* borrowed, like the pictures: the engine's copy takes a reference */
+      r->init_width = self->image_width;
+      r->init_height = self->image_height;
+      r->mask = self->mask;
+      r->mask_width = self->mask_width;
+      r->mask_height = self->mask_height;
+    }
 }
 
 /* ---- SCEdit layers ---- */

@@ -62,6 +62,10 @@ sc_request_copy (const ScRequest *r)
       if (r->controls[i].picture)
         c->controls[i].picture = g_bytes_ref (r->controls[i].picture);
     }
+  if (r->init_image)
+    c->init_image = g_bytes_ref (r->init_image);
+  if (r->mask)
+    c->mask = g_bytes_ref (r->mask);
   return c;
 }
 
@@ -83,6 +87,8 @@ sc_request_free (ScRequest *r)
       g_clear_pointer (&r->controls[i].picture, g_bytes_unref);
     }
   g_free (r->controls);
+  g_clear_pointer (&r->init_image, g_bytes_unref);
+  g_clear_pointer (&r->mask, g_bytes_unref);
   g_free (r);
 }
 
@@ -470,6 +476,24 @@ run_request (ScEngine *e, ScRequest *r /* taken */, guint64 id, GCancellable *ca
     return done_msg (id, NULL, error);
   p.tuners = set;
   p.tuners_summary = summary->str;
+  /* Inpainting: views of the request's pixels, alive for the whole render. */
+  ScImage init_view = { 0 }, mask_view = { 0 };
+  if (req->init_image && req->mask)
+    {
+      gsize init_size = 0, mask_size = 0;
+      const void *init_px = g_bytes_get_data (req->init_image, &init_size);
+      const void *mask_px = g_bytes_get_data (req->mask, &mask_size);
+      if (req->init_width <= 0 || req->init_height <= 0 || req->mask_width <= 0 || req->mask_height <= 0 ||
+          init_size != (gsize) req->init_width * req->init_height * 3 ||
+          mask_size != (gsize) req->mask_width * req->mask_height)
+        return done_msg (id, NULL, g_error_new_literal (SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
+                                                        "The picture or the mask to inpaint is broken"));
+      init_view = (ScImage) { req->init_width, req->init_height, 3, 8, (void *) init_px };
+      mask_view = (ScImage) { req->mask_width, req->mask_height, 1, 8, (void *) mask_px };
+      p.init_image = &init_view;
+      p.mask = &mask_view;
+      p.strength = req->strength > 0 ? req->strength : 1.0;
+    }
   RunState s = { e, id, cancel };
   gint64 t0 = g_get_monotonic_time ();
   ScImage *img = sc_generate (model, sc_backend_cpu (), &p, on_progress, &s, &error);

@@ -51,6 +51,14 @@ typedef struct {
   ScRequestControl *controls;
   int n_controls;
   float control_scale;      /* multiplies every condition's weight; default 1 */
+  /* Inpainting (both set): the picture to repaint (RGB, init_width × init_height × 3 bytes) and the mask
+   * (one byte per pixel, > 127 = repaint, any size: resized to the picture). The output then has the
+   * picture's size; width/height are ignored. */
+  GBytes *init_image;
+  int init_width, init_height;
+  GBytes *mask;
+  int mask_width, mask_height;
+  float strength;           /* of the repainted area; default 1 */
 } ScRequest;
 
 void sc_request_init (ScRequest *r); /* the defaults: 512×512, 20 steps, CFG 7, Euler a */

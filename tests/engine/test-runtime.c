@@ -359,6 +359,60 @@ make_tuners (void)
   g_assert_no_error (error);
 }
 
+/* Inpainting through the engine: the picture outside the mask (beyond the feather band) comes back
+ * unchanged, the masked part is repainted; a broken mask is an error, not a crash. */
+static void
+test_inpaint (void)
+{
+  if (!need_model ())
+    return;
+  Seen s = { .owner = g_thread_self (), .keep_images = TRUE };
+  ScEngine *e = sc_engine_new (NULL, &callbacks, &s);
+  ScRequest r;
+  small_request (&r);
+  r.seed = 9;
+  g_autoptr (ScImage) picture = make_picture (0);
+  guint8 mask_px[64 * 64] = { 0 };
+  for (int y = 24; y < 40; y++)
+    for (int x = 24; x < 40; x++)
+      mask_px[y * 64 + x] = 255;
+  r.init_image = g_bytes_new (picture->data, 64 * 64 * 3);
+  r.init_width = r.init_height = 64;
+  r.mask = g_bytes_new (mask_px, sizeof mask_px);
+  r.mask_width = r.mask_height = 64;
+  g_autoptr (ScImage) out = render (e, &s, &r);
+  const guint8 *a = picture->data, *b = out->data;
+  int changed_inside = 0;
+  for (int y = 0; y < 64; y++)
+    for (int x = 0; x < 64; x++)
+      {
+        /* grow 4 + feather 8 px (the defaults) around the mask: beyond that, bit-exact */
+        gboolean far = x < 24 - 12 || x >= 40 + 12 || y < 24 - 12 || y >= 40 + 12;
+        for (int c = 0; c < 3; c++)
+          {
+            int i = (y * 64 + x) * 3 + c;
+            if (far)
+              g_assert_cmpint (a[i], ==, b[i]);
+            else if (x >= 24 && x < 40 && y >= 24 && y < 40 && a[i] != b[i])
+              changed_inside++;
+          }
+      }
+  g_assert_cmpint (changed_inside, >, 100);
+
+  /* a mask whose byte count does not match its size */
+  g_bytes_unref (r.mask);
+  r.mask = g_bytes_new (mask_px, 10);
+  sc_engine_submit (e, &r);
+  wait_done (NULL, &s, s.n_done + 1);
+  g_assert_cmpint (s.errors, ==, 1);
+  g_assert_error (s.error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&s.error);
+  g_bytes_unref (r.mask);
+  g_bytes_unref (r.init_image);
+  sc_engine_free (e);
+  sc_image_free (s.last_image);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -386,6 +440,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runtime/bad-model", test_bad_model);
   g_test_add_func ("/runtime/context", test_context);
   g_test_add_func ("/runtime/tuners", test_tuners);
+  g_test_add_func ("/runtime/inpaint", test_inpaint);
   int rc = g_test_run ();
   if (controller_path)
     g_remove (controller_path);

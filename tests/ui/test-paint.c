@@ -233,6 +233,61 @@ test_live (void)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
+/* A painted mask makes the next render an inpainting of the current image: away from the mask (beyond
+ * the default grow + feather band) the picture stays exactly as it was. */
+static void
+test_inpaint_mask (void)
+{
+  if (!model_path)
+    {
+      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
+      return;
+    }
+  ScWindow *win = new_window ();
+  sc_window_load_model (win, model_path);
+  g_assert_true (sc_test_spin_until (page_is_ready, win, 30000));
+  ScDocument *doc = sc_window_get_document (win);
+  ScCanvas *canvas = sc_window_get_canvas (win);
+  ScLiveController *live = sc_window_get_live_controller (win);
+  g_object_set (doc, "prompt", "a red apple", "width", 64, "height", 64, "steps", 3, "sampler", 0, NULL);
+  sc_document_set_seed (doc, 3);
+  sc_live_controller_set_active (live, TRUE);
+  g_assert_true (sc_test_spin_until (live_settled, live, 30000));
+  int w = 0, h = 0;
+  g_autoptr (GBytes) first = layer_copy (doc, SC_LAYER_IMAGE, 0);
+  g_assert_nonnull (sc_document_get_layer_pixels (doc, SC_LAYER_IMAGE, 0, &w, &h, NULL));
+  g_assert_cmpint (w, ==, 64);
+
+  /* paint a square of mask in the middle: Live renders again, as an inpainting */
+  sc_document_set_active_layer (doc, SC_LAYER_MASK, 0);
+  sc_canvas_set_brush_size (canvas, 12);
+  double square[] = { 26, 26, 38, 26, 38, 38, 26, 38, 26, 26 };
+  g_assert_true (sc_canvas_stroke (canvas, square, 5, SC_PAINT_BRUSH));
+  guint before = sc_live_controller_get_n_finished (live);
+  g_assert_true (sc_test_spin_until (live_settled, live, 30000));
+  g_assert_cmpuint (sc_live_controller_get_n_finished (live), >, before);
+  guint n_items;
+  const ScResult *res = sc_history_item_get_result (newest (win, &n_items));
+  g_assert_nonnull (res->request->mask);
+  g_autoptr (ScImage) out = sc_image_to_rgb8 (res->image, NULL);
+  const guint8 *a = g_bytes_get_data (first, NULL), *b = out->data;
+  int changed = 0;
+  for (int y = 0; y < 64; y++)
+    for (int x = 0; x < 64; x++)
+      for (int c = 0; c < 3; c++)
+        {
+          int i = (y * 64 + x) * 3 + c;
+          /* brush radius 6 around the square's edges, + grow 4 + feather 8 */
+          if (x < 26 - 6 - 12 || x > 38 + 6 + 12 || y < 26 - 6 - 12 || y > 38 + 6 + 12)
+            g_assert_cmpint (a[i], ==, b[i]);
+          else if (a[i] != b[i])
+            changed++;
+        }
+  g_assert_cmpint (changed, >, 50);
+  sc_live_controller_set_active (live, FALSE);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
 static char *
 make_controller (void)
 {
@@ -264,6 +319,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/ui/paint/undo", test_undo);
   g_test_add_func ("/ui/paint/live", test_live);
+  g_test_add_func ("/ui/paint/inpaint-mask", test_inpaint_mask);
   int rc = g_test_run ();
   if (model_path)
     g_remove (model_path);
