@@ -1,6 +1,6 @@
 /* Benchmark of the CPU backend's hot ops on Stable Diffusion shapes (a meson benchmark, not a test).
  * Prints GFLOP/s (2 × MACs per second; best of a few runs) for sgemm, conv2d (each implementation) and
- * attention. Usage: bench-ops [threads] [quick]. */
+ * attention. Usage: bench-ops [threads] [quick | attention] ("attention": only the attention rows). */
 #include "backend/backend.h"
 #include "backend/cpu/cpu_kernels.h"
 #include "core/parallel.h"
@@ -154,11 +154,15 @@ main (int argc, char **argv)
 {
   int threads = argc > 1 ? atoi (argv[1]) : 0;
   quick = argc > 2;
+  /* "bench-ops N attention": only the attention rows (the kernel being tuned). */
+  gboolean only_attention = argc > 2 && g_strcmp0 (argv[2], "attention") == 0;
   sc_set_num_threads (threads);
   const ScBackend *be = sc_backend_cpu ();
   printf ("CPU backend, %d threads (figures are noisy on a shared machine)\n", sc_get_num_threads ());
   printf ("%-10s %-34s %12s %16s %13s\n", "op", "shape", "wall", "rate (wall)", "(CPU time)");
 
+  if (only_attention)
+    goto attention;
   bench_gemm (be, 1024, 1024, 1024, "1024^3");
   bench_gemm (be, 4096, 320, 320, "4096x320x320 (linear 64x64)");
   bench_gemm (be, 4096, 2560, 320, "4096x2560x320 (GEGLU proj)");
@@ -177,10 +181,13 @@ main (int argc, char **argv)
       bench_conv (be, 512, 512, 128, 128, 3, 1, "VAE 512x512 128->128 3x3");
     }
 
+attention:
   bench_attention (be, 4096, 4096, 8, 40, "SD1 self 4096 8x40");
   bench_attention (be, 4096, 4096, 5, 64, "SD2 self 4096 5x64");
   bench_attention (be, 4096, 77, 8, 40, "SD1 cross 4096x77 8x40");
 
+  if (only_attention)
+    return 0;
   bench_norm (be, 4096, 320);
   bench_norm (be, 256 * 256, 256);
   return 0;

@@ -459,6 +459,77 @@ test_attention (void)
     }
 }
 
+/* The same fixtures through the portable kernel (the AVX-512 one is the default where the CPU has it). */
+static void
+test_attention_portable (void)
+{
+  g_assert_true (sc_cpu_attention_set_impl (1));
+  test_attention ();
+  sc_cpu_attention_set_impl (0);
+}
+
+/* The AVX-512 kernel against the portable one on shapes the fixtures do not cover: SD head sizes (40,
+ * 64, 80, 160) and odd ones, several key tiles with a partial last one, partial query blocks, batch 2,
+ * causal, packed qkv with strided output. */
+static void
+test_attention_avx512 (void)
+{
+  if (!sc_cpu_attention_set_impl (2))
+    {
+      sc_cpu_attention_set_impl (0);
+      g_test_skip ("no AVX-512 attention kernel on this CPU/compiler");
+      return;
+    }
+  static const struct { int64_t B, Nq, Nk; int H; int64_t D; bool causal; } cases[] = {
+    { 2, 130, 77, 8, 40, false }, { 1, 200, 200, 5, 64, false }, { 2, 64, 300, 2, 80, false },
+    { 1, 65, 97, 2, 160, false }, { 2, 150, 150, 3, 40, true }, { 1, 97, 97, 2, 7, true },
+    { 1, 1, 1, 1, 1, false }, { 1, 3, 200, 1, 24, false }, { 1, 300, 300, 1, 64, true },
+  };
+  GRand *r = g_rand_new_with_seed (17);
+  for (size_t ci = 0; ci < G_N_ELEMENTS (cases); ci++)
+    {
+      AttCtx a = { .B = cases[ci].B, .Nq = cases[ci].Nq, .Nk = cases[ci].Nk, .H = cases[ci].H,
+                   .D = cases[ci].D, .causal = cases[ci].causal };
+      int64_t C = a.H * a.D, N = MAX (a.Nq, a.Nk);
+      /* Self-attention layout (packed qkv, row stride 3C) when Nq == Nk, separate q and kv otherwise. */
+      float *qkv = sc_alloc_floats ((size_t) (a.B * N * 3 * C), NULL);
+      for (int64_t i = 0; i < a.B * N * 3 * C; i++)
+        qkv[i] = (float) g_rand_double_range (r, -2.0, 2.0);
+      if (a.Nq == a.Nk)
+        {
+          a.q = qkv;
+          a.k = qkv + C;
+          a.v = qkv + 2 * C;
+          a.qs = a.kvs = 3 * C;
+        }
+      else
+        {
+          a.q = qkv;
+          a.qs = C;
+          a.k = qkv + a.B * a.Nq * C;
+          a.v = a.k + C;
+          a.kvs = 2 * C;
+        }
+      a.os = C + 5;
+      g_autofree char *name = g_strdup_printf ("attention avx512 B%" G_GINT64_FORMAT " %" G_GINT64_FORMAT
+                                               "x%" G_GINT64_FORMAT " %dx%" G_GINT64_FORMAT "%s",
+                                               a.B, a.Nq, a.Nk, a.H, a.D, a.causal ? " causal" : "");
+      sc_cpu_attention_set_impl (1);
+      float *ref = run_threads (name, att_body, &a, a.B * a.Nq * a.os);
+      sc_cpu_attention_set_impl (2);
+      float *y = run_threads (name, att_body, &a, a.B * a.Nq * a.os);
+      for (int64_t rr = 0; rr < a.B * a.Nq; rr++)
+        for (int64_t c = C; c < a.os; c++)
+          g_assert_cmpfloat (y[rr * a.os + c], ==, 0.0f);
+      assert_close (name, y, ref, a.B * a.Nq * a.os, 1e-5, 1e-5);
+      sc_free_floats (qkv);
+      sc_free_floats (ref);
+      sc_free_floats (y);
+    }
+  g_rand_free (r);
+  sc_cpu_attention_set_impl (0);
+}
+
 /* ---- elementwise ---- */
 
 typedef struct {
@@ -651,6 +722,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/group-norm", test_group_norm);
   g_test_add_func ("/ops/layer-norm", test_layer_norm);
   g_test_add_func ("/ops/attention", test_attention);
+  g_test_add_func ("/ops/attention-portable", test_attention_portable);
+  g_test_add_func ("/ops/attention-avx512", test_attention_avx512);
   g_test_add_func ("/ops/unary", test_unary);
   g_test_add_func ("/ops/geglu", test_geglu);
   g_test_add_func ("/ops/add-axpby", test_add_axpby);

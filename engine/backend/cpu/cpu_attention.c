@@ -6,6 +6,9 @@
 
 #include <omp.h>
 
+/* On CPUs with AVX-512, sc_cpu_attention hands the work to cpu_attention_avx512.c; this is the portable
+ * path. */
+
 #define TQ 64
 #define TK 256
 
@@ -86,6 +89,25 @@ attention_tile (const float *q, const float *k, const float *v, float *out, int6
     }
 }
 
+static int attention_impl; /* 0 automatic, 1 portable, 2 AVX-512 */
+
+static gboolean
+avx512_usable (void)
+{
+#if SC_CPU_HAVE_AVX512_ATTENTION
+  return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("fma");
+#else
+  return FALSE;
+#endif
+}
+
+gboolean
+sc_cpu_attention_set_impl (int impl)
+{
+  attention_impl = impl;
+  return impl != 2 || avx512_usable ();
+}
+
 void
 sc_cpu_attention (const float *q, const float *k, const float *v, float *out,
                   int64_t B, int64_t Nq, int64_t Nk, int heads, int64_t head_dim,
@@ -93,6 +115,14 @@ sc_cpu_attention (const float *q, const float *k, const float *v, float *out,
 {
   if (B <= 0 || Nq <= 0 || heads <= 0 || head_dim <= 0)
     return;
+#if SC_CPU_HAVE_AVX512_ATTENTION
+  if (attention_impl != 1 && avx512_usable ())
+    {
+      sc_cpu_attention_avx512 (q, k, v, out, B, Nq, Nk, heads, head_dim, q_stride, kv_stride, out_stride, scale,
+                               causal);
+      return;
+    }
+#endif
   int64_t d = head_dim;
   int64_t qtiles = (Nq + TQ - 1) / TQ;
   int64_t units = B * heads * qtiles;

@@ -84,6 +84,21 @@ void sc_cpu_layer_norm (const float *x, float *y, int64_t rows, int64_t C,
 void sc_cpu_attention (const float *q, const float *k, const float *v, float *out,
                        int64_t B, int64_t Nq, int64_t Nk, int heads, int64_t head_dim,
                        int64_t q_stride, int64_t kv_stride, int64_t out_stride, float scale, bool causal);
+/* The AVX-512 kernel (cpu_attention_avx512.c) is built with GCC on x86-64; sc_cpu_attention uses it when
+ * the CPU has AVX-512F. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SC_CPU_HAVE_AVX512_ATTENTION 1
+void sc_cpu_attention_avx512 (const float *q, const float *k, const float *v, float *out,
+                              int64_t B, int64_t Nq, int64_t Nk, int heads, int64_t head_dim,
+                              int64_t q_stride, int64_t kv_stride, int64_t out_stride, float scale,
+                              bool causal);
+#else
+#define SC_CPU_HAVE_AVX512_ATTENTION 0
+#endif
+/* Chooses the attention implementation: 0 = automatic, 1 = portable, 2 = AVX-512 when available (for
+ * tests/benchmarks). Returns FALSE when the requested one is not available here (the choice is kept;
+ * automatic is used). */
+gboolean sc_cpu_attention_set_impl (int impl);
 
 /* elementwise */
 void sc_cpu_unary (ScUnaryOp op, const float *x, float *y, int64_t n);
