@@ -41,6 +41,7 @@ struct _ScWindow {
   ScEngine *engine;
   guint64 load_id;            /* the load request in flight, 0 none */
   guint64 render_id;          /* the render in flight, 0 none */
+  guint64 live_item_id;       /* the history entry Live mode keeps refining, 0 none */
   gboolean user_cancelled;
   char *model_path;           /* the model the engine has loaded */
   ScHistoryItem *shown;       /* the render on the canvas (for Save) */
@@ -161,6 +162,12 @@ on_done (gpointer user, guint64 id, ScResult *result, const GError *error)
       ScResult *mine = g_new (ScResult, 1); /* steal it from the engine */
       *mine = *result;
       memset (result, 0, sizeof *result);
+      /* Live mode refines one picture: each of its renders replaces the previous one in the history, so
+       * a slider drag leaves one entry instead of dozens. The last one stays when Live is turned off. */
+      gboolean live = sc_live_controller_get_active (self->live);
+      if (live && self->live_item_id)
+        sc_history_strip_remove (self->history, self->live_item_id);
+      self->live_item_id = live ? mine->id : 0;
       g_autoptr (ScHistoryItem) item = sc_history_item_new (mine);
       sc_history_strip_prepend (self->history, item);
       show_item (self, item);

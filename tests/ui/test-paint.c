@@ -201,6 +201,8 @@ test_live (void)
   guint finished = sc_live_controller_get_n_finished (live);
   g_assert_cmpuint (finished, >=, 2);
   g_assert_cmpuint (finished, <=, 3); /* the first, at most one in between, the last */
+  /* Live refines one picture: its renders replace each other in the history */
+  g_assert_cmpuint (sc_history_strip_get_n_items (sc_window_get_history (win)), ==, 1);
   const ScResult *res = sc_history_item_get_result (newest (win, &n_items));
   g_assert_cmpint (res->request->n_controls, ==, 1);
   g_assert_cmpfloat_with_epsilon (res->request->controls[0].weight, 0.6, 1e-6);
