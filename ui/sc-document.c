@@ -20,6 +20,7 @@ struct _ScDocument {
   GArray *request_styles, *request_controls; /* what sc_document_to_request lends out */
   GBytes *image, *mask;  /* paintable layers: RGB and grey; NULL until there is one */
   int image_width, image_height, mask_width, mask_height;
+  int outpaint[4];            /* pixels the next render adds: left, top, right, bottom */
   ScLayerKind active_layer;
   guint active_condition;
   ScUndoStack *undo;
@@ -332,16 +333,47 @@ sc_document_to_request (ScDocument *self, ScRequest *r)
   r->controls = (ScRequestControl *) self->request_controls->data;
   r->n_controls = (int) self->request_controls->len;
 
-  /* A painted mask over an image: the render repaints only the masked part of that image. */
-  if (self->image && self->mask && mask_has_paint (self->mask))
+  /* A painted mask over an image: the render repaints only the masked part of that image. Margins to
+   * add: the render extends the image and fills them in (outpainting), with or without a mask. */
+  gboolean masked = self->mask && mask_has_paint (self->mask);
+  gboolean extend = self->outpaint[0] || self->outpaint[1] || self->outpaint[2] || self->outpaint[3];
+  if (self->image && (masked || extend))
     {
       r->init_image = self->image; /* borrowed, like the pictures: the engine's copy takes a reference */
       r->init_width = self->image_width;
       r->init_height = self->image_height;
-      r->mask = self->mask;
-      r->mask_width = self->mask_width;
-      r->mask_height = self->mask_height;
+      if (masked)
+        {
+          r->mask = self->mask;
+          r->mask_width = self->mask_width;
+          r->mask_height = self->mask_height;
+        }
+      memcpy (r->outpaint, self->outpaint, sizeof r->outpaint);
     }
+}
+
+void
+sc_document_extend (ScDocument *self, int left, int top, int right, int bottom)
+{
+  g_return_if_fail (SC_IS_DOCUMENT (self));
+  const int add[4] = { left, top, right, bottom };
+  for (int i = 0; i < 4; i++)
+    self->outpaint[i] = CLAMP (self->outpaint[i] + add[i], 0, 1024);
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+void
+sc_document_get_extension (ScDocument *self, int margins[4])
+{
+  g_return_if_fail (SC_IS_DOCUMENT (self));
+  memcpy (margins, self->outpaint, sizeof self->outpaint);
+}
+
+void
+sc_document_clear_extension (ScDocument *self)
+{
+  g_return_if_fail (SC_IS_DOCUMENT (self));
+  memset (self->outpaint, 0, sizeof self->outpaint);
 }
 
 /* ---- SCEdit layers ---- */

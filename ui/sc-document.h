@@ -24,6 +24,11 @@ gboolean sc_document_get_seed_locked (ScDocument *self);
 void sc_document_reroll_seed (ScDocument *self);
 /* The request for the current settings (strings borrowed from the document until it changes). */
 void sc_document_to_request (ScDocument *self, ScRequest *r);
+/* Outpainting: pixels the next render adds to the current image on each side (accumulates; 0–1024). */
+void sc_document_extend (ScDocument *self, int left, int top, int right, int bottom);
+void sc_document_get_extension (ScDocument *self, int margins[4]);
+/* After a render that extended the image (its result already includes the margins). */
+void sc_document_clear_extension (ScDocument *self);
 /* SCEdit layers. Styles: an SC-Tuner file with a strength in [0, 1]. Conditions: a kind, a picture
  * (8-bit RGB), a controller (CSC-Tuner file), a weight in [0, 1.5] (0 = off) and a visibility switch.
  * Layers are addressed by index; adding or removing one emits "layers-changed" (then "changed"),

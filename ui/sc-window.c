@@ -164,6 +164,10 @@ on_done (gpointer user, guint64 id, ScResult *result, const GError *error)
       memset (result, 0, sizeof *result);
       /* Live mode refines one picture: each of its renders replaces the previous one in the history, so
        * a slider drag leaves one entry instead of dozens. The last one stays when Live is turned off. */
+      /* the result already includes any margins it was asked to add */
+      if (mine->request && (mine->request->outpaint[0] || mine->request->outpaint[1] || mine->request->outpaint[2] ||
+                            mine->request->outpaint[3]))
+        sc_document_clear_extension (self->document);
       gboolean live = sc_live_controller_get_active (self->live);
       if (live && self->live_item_id)
         sc_history_strip_remove (self->history, self->live_item_id);
@@ -376,6 +380,30 @@ copy_seed (GtkWidget *widget, const char *action, GVariant *param)
   g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, sc_history_item_get_seed (item));
   gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), seed);
   g_autofree char *msg = g_strdup_printf (_("Seed %s copied"), seed);
+  sc_window_toast (self, msg);
+}
+
+/* Outpainting: each press adds 64 px on one side; the next render (Generate, or Live) fills them in. */
+static void
+extend_picture (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScWindow *self = SC_WINDOW (widget);
+  const char *side = g_variant_get_string (param, NULL);
+  static const char *const sides[] = { "left", "top", "right", "bottom" };
+  int add[4] = { 0, 0, 0, 0 };
+  for (int i = 0; i < 4; i++)
+    if (g_str_equal (side, sides[i]))
+      add[i] = 64;
+  if (!sc_document_get_layer_pixels (self->document, SC_LAYER_IMAGE, 0, NULL, NULL, NULL))
+    {
+      sc_window_toast (self, _("Make or open a picture first, then extend it"));
+      return;
+    }
+  sc_document_extend (self->document, add[0], add[1], add[2], add[3]);
+  int m[4];
+  sc_document_get_extension (self->document, m);
+  g_autofree char *msg = g_strdup_printf (_("The next render adds %d, %d, %d, %d pixels (left, top, right, bottom)"),
+                                          m[0], m[1], m[2], m[3]);
   sc_window_toast (self, msg);
 }
 
@@ -744,6 +772,7 @@ sc_window_class_init (ScWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.copy-seed", "t", copy_seed);
   gtk_widget_class_install_action (widget_class, "win.delete-render", "t", delete_render);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo);
+  gtk_widget_class_install_action (widget_class, "win.extend", "s", extend_picture);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);

@@ -478,20 +478,25 @@ run_request (ScEngine *e, ScRequest *r /* taken */, guint64 id, GCancellable *ca
   p.tuners_summary = summary->str;
   /* Inpainting: views of the request's pixels, alive for the whole render. */
   ScImage init_view = { 0 }, mask_view = { 0 };
-  if (req->init_image && req->mask)
+  gboolean outpaint = req->outpaint[0] > 0 || req->outpaint[1] > 0 || req->outpaint[2] > 0 || req->outpaint[3] > 0;
+  if (req->init_image && (req->mask || outpaint))
     {
       gsize init_size = 0, mask_size = 0;
       const void *init_px = g_bytes_get_data (req->init_image, &init_size);
-      const void *mask_px = g_bytes_get_data (req->mask, &mask_size);
-      if (req->init_width <= 0 || req->init_height <= 0 || req->mask_width <= 0 || req->mask_height <= 0 ||
-          init_size != (gsize) req->init_width * req->init_height * 3 ||
-          mask_size != (gsize) req->mask_width * req->mask_height)
+      const void *mask_px = req->mask ? g_bytes_get_data (req->mask, &mask_size) : NULL;
+      if (req->init_width <= 0 || req->init_height <= 0 || init_size != (gsize) req->init_width * req->init_height * 3 ||
+          (req->mask && (req->mask_width <= 0 || req->mask_height <= 0 ||
+                         mask_size != (gsize) req->mask_width * req->mask_height)))
         return done_msg (id, NULL, g_error_new_literal (SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
                                                         "The picture or the mask to inpaint is broken"));
       init_view = (ScImage) { req->init_width, req->init_height, 3, 8, (void *) init_px };
-      mask_view = (ScImage) { req->mask_width, req->mask_height, 1, 8, (void *) mask_px };
       p.init_image = &init_view;
-      p.mask = &mask_view;
+      if (req->mask)
+        {
+          mask_view = (ScImage) { req->mask_width, req->mask_height, 1, 8, (void *) mask_px };
+          p.mask = &mask_view;
+        }
+      memcpy (p.outpaint, req->outpaint, sizeof p.outpaint);
       p.strength = req->strength > 0 ? req->strength : 1.0;
     }
   RunState s = { e, id, cancel };

@@ -59,6 +59,7 @@ typedef struct {
   GBytes *mask;
   int mask_width, mask_height;
   float strength;           /* of the repainted area; default 1 */
+  int outpaint[4];          /* with init_image: pixels to add left, top, right, bottom (mask optional) */
 } ScRequest;
 
 void sc_request_init (ScRequest *r); /* the defaults: 512×512, 20 steps, CFG 7, Euler a */

@@ -290,6 +290,50 @@ test_inpaint_mask (void)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
+/* Outpainting from the window: "extend right" then Generate gives a picture 64 px wider whose old part,
+ * away from the seam's overlap band, is the previous picture bit for bit; the margins are then spent. */
+static void
+test_outpaint (void)
+{
+  if (!model_path)
+    {
+      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
+      return;
+    }
+  ScWindow *win = new_window ();
+  sc_window_load_model (win, model_path);
+  g_assert_true (sc_test_spin_until (page_is_ready, win, 30000));
+  ScDocument *doc = sc_window_get_document (win);
+  g_object_set (doc, "prompt", "a red apple", "width", 64, "height", 64, "steps", 3, "sampler", 0, NULL);
+  sc_document_set_seed (doc, 11);
+  g_object_set (doc, "seed-locked", TRUE, NULL);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL));
+  g_assert_true (sc_test_spin_until (window_busy, win, 5000));
+  g_assert_true (sc_test_spin_until (window_idle, win, 30000));
+  g_autoptr (GBytes) first = layer_copy (doc, SC_LAYER_IMAGE, 0);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.extend", "s", "right"));
+  int m[4];
+  sc_document_get_extension (doc, m);
+  g_assert_cmpint (m[2], ==, 64);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL));
+  g_assert_true (sc_test_spin_until (window_busy, win, 5000));
+  g_assert_true (sc_test_spin_until (window_idle, win, 30000));
+  guint n_items;
+  const ScResult *res = sc_history_item_get_result (newest (win, &n_items));
+  g_assert_cmpint (res->image->width, ==, 128);
+  g_assert_cmpint (res->image->height, ==, 64);
+  g_autoptr (ScImage) out = sc_image_to_rgb8 (res->image, NULL);
+  const guint8 *a = g_bytes_get_data (first, NULL), *b = out->data;
+  for (int y = 0; y < 64; y++)
+    for (int x = 0; x < 64 - 12; x++) /* overlap: grow 4 + feather 8 px into the old picture */
+      for (int c = 0; c < 3; c++)
+        g_assert_cmpint (a[(y * 64 + x) * 3 + c], ==, b[(y * 128 + x) * 3 + c]);
+  sc_document_get_extension (doc, m);
+  g_assert_cmpint (m[0] + m[1] + m[2] + m[3], ==, 0);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
 static char *
 make_controller (void)
 {
@@ -322,6 +366,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/paint/undo", test_undo);
   g_test_add_func ("/ui/paint/live", test_live);
   g_test_add_func ("/ui/paint/inpaint-mask", test_inpaint_mask);
+  g_test_add_func ("/ui/paint/outpaint", test_outpaint);
   int rc = g_test_run ();
   if (model_path)
     g_remove (model_path);
