@@ -594,6 +594,9 @@ open_done (GObject *source, GAsyncResult *res, gpointer user)
   g_autoptr (GdkTexture) texture = sc_texture_new_for_image (o->image);
   g_clear_object (&self->shown);
   sc_canvas_set_texture (self->canvas, texture);
+  /* the opened picture is the one to paint on, inpaint and extend */
+  g_autoptr (GBytes) pixels = g_bytes_new (o->image->data, (gsize) o->image->width * o->image->height * 3);
+  sc_document_set_image (self->document, pixels, o->image->width, o->image->height);
   g_autofree char *msg = NULL;
   if (o->json && sc_document_apply_json (self->document, o->json, NULL))
     msg = g_strdup_printf (_("Settings restored from “%s”"), name);
@@ -613,6 +616,74 @@ sc_window_open_image (ScWindow *self, GFile *file)
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, open_done, NULL);
   g_task_set_task_data (task, g_object_ref (file), g_object_unref);
   g_task_run_in_thread (task, open_thread);
+}
+
+/* Files dropped on the window (or given on the command line): pictures open, models load. */
+void
+sc_window_open_files (ScWindow *self, GFile **files, int n_files)
+{
+  g_return_if_fail (SC_IS_WINDOW (self));
+  for (int i = 0; i < n_files; i++)
+    {
+      g_autofree char *path = g_file_get_path (files[i]);
+      if (!path)
+        continue;
+      g_autofree char *lower = g_ascii_strdown (path, -1);
+      if (g_str_has_suffix (lower, ".png") || g_str_has_suffix (lower, ".jpg") || g_str_has_suffix (lower, ".jpeg"))
+        sc_window_open_image (self, files[i]);
+      else
+        sc_window_load_model (self, path); /* a checkpoint or a diffusers folder; the engine says if it is not */
+    }
+}
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, ScWindow *self)
+{
+  GSList *list = gdk_file_list_get_files (g_value_get_boxed (value));
+  g_autoptr (GPtrArray) files = g_ptr_array_new ();
+  for (GSList *l = list; l; l = l->next)
+    g_ptr_array_add (files, l->data);
+  sc_window_open_files (self, (GFile **) files->pdata, (int) files->len);
+  g_slist_free (list);
+  return files->len > 0;
+}
+
+static void
+paste_done (GObject *source, GAsyncResult *res, gpointer user)
+{
+  g_autoptr (ScWindow) self = user;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), res, &error);
+  if (!texture)
+    {
+      sc_window_toast (self, _("The clipboard holds no picture"));
+      return;
+    }
+  int w = gdk_texture_get_width (texture), h = gdk_texture_get_height (texture);
+  g_autofree guint8 *rgba = g_malloc ((gsize) w * h * 4);
+  gdk_texture_download (texture, rgba, (gsize) w * 4);
+  /* GDK downloads premultiplied B,G,R,A in memory order on little-endian (CAIRO_FORMAT_ARGB32) */
+  guint8 *rgb = g_malloc ((gsize) w * h * 3);
+  for (gsize i = 0; i < (gsize) w * h; i++)
+    {
+      rgb[i * 3 + 0] = rgba[i * 4 + 2];
+      rgb[i * 3 + 1] = rgba[i * 4 + 1];
+      rgb[i * 3 + 2] = rgba[i * 4 + 0];
+    }
+  g_autoptr (GBytes) pixels = g_bytes_new_take (rgb, (gsize) w * h * 3);
+  g_clear_object (&self->shown);
+  sc_canvas_set_texture (self->canvas, texture);
+  sc_document_set_image (self->document, pixels, w, h);
+  if (self->model_path)
+    gtk_stack_set_visible_child_name (self->main_stack, "ready");
+  update_actions (self);
+}
+
+static void
+paste_picture (GtkWidget *widget, const char *action, GVariant *param)
+{
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (widget);
+  gdk_clipboard_read_texture_async (clipboard, NULL, paste_done, g_object_ref (widget));
 }
 
 static void
@@ -773,6 +844,9 @@ sc_window_class_init (ScWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.delete-render", "t", delete_render);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo);
   gtk_widget_class_install_action (widget_class, "win.extend", "s", extend_picture);
+  gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_picture);
+  /* Ctrl+V in the prompt pastes text: the focused text view handles it before the window does */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "win.paste", NULL);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
@@ -814,6 +888,9 @@ sc_window_init (ScWindow *self)
     self->settings = g_settings_new (SC_APP_ID);
   else
     g_warning ("GSettings schema %s is not installed; preferences are off", SC_APP_ID);
+  GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
   self->engine = sc_engine_new (NULL, &engine_callbacks, self);
   g_signal_connect (self->history, "item-activated", G_CALLBACK (on_history_activated), self);
   g_signal_connect_swapped (self->switcher_title, "notify::title-visible", G_CALLBACK (update_switcher), self);

@@ -19,6 +19,8 @@ ScWindow *sc_window_new (GtkApplication *application);
 void sc_window_load_model (ScWindow *self, const char *path);
 /* Shows an image; a PNG we saved also restores its settings. Reads on a worker thread. */
 void sc_window_open_image (ScWindow *self, GFile *file);
+/* Pictures open, anything else loads as a model (what a drop on the window does). */
+void sc_window_open_files (ScWindow *self, GFile **files, int n_files);
 void sc_window_toast (ScWindow *self, const char *message);
 
 /* For tests and the screenshot tool. */

@@ -334,6 +334,52 @@ test_outpaint (void)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
+static gboolean
+image_is (gpointer data)
+{
+  gpointer *args = data;
+  int w = 0, h = 0;
+  return sc_document_get_layer_pixels (args[0], SC_LAYER_IMAGE, 0, &w, &h, NULL) && w == GPOINTER_TO_INT (args[1]);
+}
+
+/* A picture dropped on the window or pasted becomes the picture to paint on, inpaint and extend. */
+static void
+test_drop_and_paste (void)
+{
+  ScWindow *win = new_window ();
+  ScDocument *doc = sc_window_get_document (win);
+  g_autofree char *png = g_build_filename (g_getenv ("SC_FIXTURES_DIR"), "img-interlaced.png", NULL);
+  g_autoptr (ScImage) want = sc_image_load (png, NULL);
+  g_assert_nonnull (want);
+  g_autoptr (GFile) file = g_file_new_for_path (png);
+  GFile *files[] = { file };
+  sc_window_open_files (win, files, 1);
+  gpointer args[] = { doc, GINT_TO_POINTER (want->width) };
+  g_assert_true (sc_test_spin_until (image_is, args, 10000));
+
+  /* paste a 5×3 picture with known colours */
+  guint8 rgba[5 * 3 * 4];
+  for (int i = 0; i < 15; i++)
+    {
+      rgba[i * 4 + 0] = (guint8) (10 * i), rgba[i * 4 + 1] = 200, rgba[i * 4 + 2] = (guint8) (255 - 10 * i);
+      rgba[i * 4 + 3] = 255;
+    }
+  g_autoptr (GBytes) bytes = g_bytes_new (rgba, sizeof rgba);
+  g_autoptr (GdkTexture) texture = gdk_memory_texture_new (5, 3, GDK_MEMORY_R8G8B8A8, bytes, 5 * 4);
+  gdk_clipboard_set_texture (gtk_widget_get_clipboard (GTK_WIDGET (win)), texture);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.paste", NULL));
+  gpointer args2[] = { doc, GINT_TO_POINTER (5) };
+  g_assert_true (sc_test_spin_until (image_is, args2, 10000));
+  const guint8 *px = g_bytes_get_data (sc_document_get_layer_pixels (doc, SC_LAYER_IMAGE, 0, NULL, NULL, NULL), NULL);
+  for (int i = 0; i < 15; i++)
+    {
+      g_assert_cmpint (px[i * 3 + 0], ==, 10 * i);
+      g_assert_cmpint (px[i * 3 + 1], ==, 200);
+      g_assert_cmpint (px[i * 3 + 2], ==, 255 - 10 * i);
+    }
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
 static char *
 make_controller (void)
 {
@@ -367,6 +413,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/paint/live", test_live);
   g_test_add_func ("/ui/paint/inpaint-mask", test_inpaint_mask);
   g_test_add_func ("/ui/paint/outpaint", test_outpaint);
+  g_test_add_func ("/ui/paint/drop-and-paste", test_drop_and_paste);
   int rc = g_test_run ();
   if (model_path)
     g_remove (model_path);
