@@ -380,21 +380,6 @@ test_drop_and_paste (void)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
-static char *
-make_controller (void)
-{
-  const ScUNetConfig *cfg = &sc_arch_config (SC_ARCH_TINY_SD1)->unet;
-  ScSkipLayout l;
-  g_assert_true (sc_skip_layout_from_unet (cfg, &l));
-  GError *error = NULL;
-  g_autoptr (ScCscTuner) csc = sc_csc_tuner_new_random (&l, 0.25, 16, 1, 0.25, 12, TRUE, &error);
-  g_assert_no_error (error);
-  char *path = g_build_filename (tmpdir, "edges.safetensors", NULL);
-  g_assert_true (sc_csc_tuner_save (csc, NULL, path, &error));
-  g_assert_no_error (error);
-  return path;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -405,7 +390,7 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   model_path = sc_test_make_tiny_model (tmpdir);
   if (model_path)
-    controller_path = make_controller ();
+    controller_path = sc_test_make_tiny_controller (tmpdir, "edges.safetensors");
   g_autoptr (GSettings) settings = g_settings_new ("io.github.scedit.Studio");
   g_settings_set_int (settings, "threads", 1);
 

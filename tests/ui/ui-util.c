@@ -1,6 +1,7 @@
 #include "ui-util.h"
 
 #include "models/make_model.h"
+#include "scedit/tuner_io.h"
 
 gboolean
 sc_test_spin_until (ScTestCondition cond, gpointer user, int timeout_ms)
@@ -80,5 +81,20 @@ sc_test_make_tiny_model (const char *dir)
       g_free (path);
       return NULL;
     }
+  return path;
+}
+
+char *
+sc_test_make_tiny_controller (const char *dir, const char *name)
+{
+  const ScUNetConfig *cfg = &sc_arch_config (SC_ARCH_TINY_SD1)->unet;
+  ScSkipLayout l;
+  g_assert_true (sc_skip_layout_from_unet (cfg, &l));
+  GError *error = NULL;
+  g_autoptr (ScCscTuner) csc = sc_csc_tuner_new_random (&l, 0.25, 16, 1, 0.25, 12, TRUE, &error);
+  g_assert_no_error (error);
+  char *path = g_build_filename (dir, name, NULL);
+  g_assert_true (sc_csc_tuner_save (csc, NULL, path, &error));
+  g_assert_no_error (error);
   return path;
 }

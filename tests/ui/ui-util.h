@@ -18,5 +18,8 @@ double sc_test_texture_difference (GdkTexture *a, GdkTexture *b);
 /* Writes the tiny SD1 model into dir; points SCEDIT_VOCAB at the CLIP vocabulary from $SC_SHARED_DIR.
  * Returns the model path, or NULL (with a message) when the vocabulary is missing. */
 char *sc_test_make_tiny_model (const char *dir);
+/* Writes a small CSC controller for the tiny U-Net with every weight random (so it visibly changes the
+ * picture) as dir/NAME; returns its path. */
+char *sc_test_make_tiny_controller (const char *dir, const char *name);
 
 G_END_DECLS
