@@ -7,6 +7,7 @@
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "models/make_model.h"
+#include "test-models.h"
 #include "test-util.h"
 
 #include <glib/gstdio.h>
@@ -15,45 +16,11 @@
 
 static char *tmpdir;
 
-static char *
-vocab_path (void)
-{
-  const char *shared = g_getenv ("SC_SHARED_DIR");
-  return shared ? g_build_filename (shared, "data", "clip-bpe", "bpe_simple_vocab_16e6.txt.gz", NULL) : NULL;
-}
-
-static char *
-tiny_path (const char *arch_name, uint64_t weight_seed)
-{
-  GError *error = NULL;
-  ScArch arch;
-  g_assert_true (sc_arch_from_name (arch_name, &arch));
-  g_autofree char *leaf = g_strdup_printf ("%s-%" G_GUINT64_FORMAT ".safetensors", arch_name, weight_seed);
-  char *path = g_build_filename (tmpdir, leaf, NULL);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_assert_true (sc_make_model (arch, weight_seed, SC_LAYOUT_LDM, SC_DTYPE_F32, path, &error));
-      g_assert_no_error (error);
-    }
-  return path;
-}
-
-static ScModel *
-load_file (const char *path)
-{
-  GError *error = NULL;
-  g_autofree char *vocab = vocab_path ();
-  ScModelOptions opts = { .vocab = vocab, .components = SC_COMPONENT_ALL };
-  ScModel *m = sc_model_load (path, &opts, &error);
-  g_assert_no_error (error);
-  return m;
-}
-
 static ScModel *
 load_tiny (const char *arch_name, uint64_t weight_seed)
 {
-  g_autofree char *path = tiny_path (arch_name, weight_seed);
-  return load_file (path);
+  g_autofree char *path = sc_test_tiny_model_path (tmpdir, arch_name, weight_seed);
+  return sc_test_load_model (path);
 }
 
 /* The tiny model with conv_in widened to 9 inputs: the stored 4 plus extra [C, 5, 3, 3]. */
@@ -61,7 +28,7 @@ static ScModel *
 load_tiny9 (const char *arch_name, uint64_t weight_seed, const float *extra, int64_t extra_n)
 {
   GError *error = NULL;
-  g_autofree char *src = tiny_path (arch_name, weight_seed);
+  g_autofree char *src = sc_test_tiny_model_path (tmpdir, arch_name, weight_seed);
   g_autofree char *path = g_strdup_printf ("%s.unet9-%d.safetensors", src, (int) extra_n);
   ScSafetensors *st = sc_safetensors_open (src, &error);
   g_assert_no_error (error);
@@ -92,7 +59,7 @@ load_tiny9 (const char *arch_name, uint64_t weight_seed, const float *extra, int
   g_assert_no_error (error);
   sc_safetensors_writer_free (w);
   sc_safetensors_close (st);
-  ScModel *m = load_file (path);
+  ScModel *m = sc_test_load_model (path);
   g_assert_cmpint (m->arch.unet.in_channels, ==, 9);
   return m;
 }
@@ -609,8 +576,8 @@ test_cli (void)
       return;
     }
   GError *error = NULL;
-  g_autofree char *model = tiny_path ("tiny-sd1", 5);
-  g_autofree char *vocab = vocab_path ();
+  g_autofree char *model = sc_test_tiny_model_path (tmpdir, "tiny-sd1", 5);
+  g_autofree char *vocab = sc_test_vocab_path ();
   g_autofree char *init = g_build_filename (tmpdir, "cli-init.png", NULL);
   g_autofree char *mask = g_build_filename (tmpdir, "cli-mask.png", NULL);
   g_autofree char *out = g_build_filename (tmpdir, "cli-out.png", NULL);

@@ -6,6 +6,7 @@
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "models/make_model.h"
+#include "test-models.h"
 #include "test-util.h"
 
 #include <glib/gstdio.h>
@@ -14,31 +15,11 @@
 
 static char *tmpdir;
 
-static char *
-vocab_path (void)
-{
-  const char *shared = g_getenv ("SC_SHARED_DIR");
-  return shared ? g_build_filename (shared, "data", "clip-bpe", "bpe_simple_vocab_16e6.txt.gz", NULL) : NULL;
-}
-
 static ScModel *
 load_tiny (const char *arch_name, uint64_t weight_seed)
 {
-  GError *error = NULL;
-  ScArch arch;
-  g_assert_true (sc_arch_from_name (arch_name, &arch));
-  g_autofree char *leaf = g_strdup_printf ("%s-%" G_GUINT64_FORMAT ".safetensors", arch_name, weight_seed);
-  g_autofree char *path = g_build_filename (tmpdir, leaf, NULL);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_assert_true (sc_make_model (arch, weight_seed, SC_LAYOUT_LDM, SC_DTYPE_F32, path, &error));
-      g_assert_no_error (error);
-    }
-  g_autofree char *vocab = vocab_path ();
-  ScModelOptions opts = { .vocab = vocab, .components = SC_COMPONENT_ALL };
-  ScModel *m = sc_model_load (path, &opts, &error);
-  g_assert_no_error (error);
-  return m;
+  g_autofree char *path = sc_test_tiny_model_path (tmpdir, arch_name, weight_seed);
+  return sc_test_load_model (path);
 }
 
 static void
