@@ -602,69 +602,73 @@ sc_generate_params_to_a1111 (const ScGenerateParams *p, const ScModel *m)
   return g_string_free (s, FALSE);
 }
 
+/* One JSON member each. */
+static void
+set_string (JsonBuilder *b, const char *key, const char *value)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_add_string_value (b, value);
+}
+
+static void
+set_int (JsonBuilder *b, const char *key, gint64 value)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_add_int_value (b, value);
+}
+
+static void
+set_double (JsonBuilder *b, const char *key, double value)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_add_double_value (b, value);
+}
+
+static void
+set_bool (JsonBuilder *b, const char *key, gboolean value)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_add_boolean_value (b, value);
+}
+
 char *
 sc_generate_params_to_json (const ScGenerateParams *p, const ScModel *m)
 {
   g_autofree char *name = model_name (m);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "prompt");
-  json_builder_add_string_value (b, p->prompt ? p->prompt : "");
-  json_builder_set_member_name (b, "negative_prompt");
-  json_builder_add_string_value (b, p->negative_prompt ? p->negative_prompt : "");
-  json_builder_set_member_name (b, "width");
-  json_builder_add_int_value (b, p->width);
-  json_builder_set_member_name (b, "height");
-  json_builder_add_int_value (b, p->height);
-  json_builder_set_member_name (b, "steps");
-  json_builder_add_int_value (b, p->steps);
-  json_builder_set_member_name (b, "cfg_scale");
-  json_builder_add_double_value (b, p->cfg_scale);
-  json_builder_set_member_name (b, "guidance_rescale");
-  json_builder_add_double_value (b, p->guidance_rescale);
-  json_builder_set_member_name (b, "sampler");
-  json_builder_add_string_value (b, sc_sampler_kind_name (p->sampler));
-  json_builder_set_member_name (b, "spacing");
-  json_builder_add_string_value (b, sc_spacing_name (p->spacing));
-  json_builder_set_member_name (b, "eta");
-  json_builder_add_double_value (b, p->eta);
-  json_builder_set_member_name (b, "seed");
+  set_string (b, "prompt", p->prompt ? p->prompt : "");
+  set_string (b, "negative_prompt", p->negative_prompt ? p->negative_prompt : "");
+  set_int (b, "width", p->width);
+  set_int (b, "height", p->height);
+  set_int (b, "steps", p->steps);
+  set_double (b, "cfg_scale", p->cfg_scale);
+  set_double (b, "guidance_rescale", p->guidance_rescale);
+  set_string (b, "sampler", sc_sampler_kind_name (p->sampler));
+  set_string (b, "spacing", sc_spacing_name (p->spacing));
+  set_double (b, "eta", p->eta);
   g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, p->seed); /* as text: JSON numbers lose u64 */
-  json_builder_add_string_value (b, seed);
-  json_builder_set_member_name (b, "rng");
-  json_builder_add_string_value (b, "philox");
+  set_string (b, "seed", seed);
+  set_string (b, "rng", "philox");
   if (p->init_image)
-    {
-      json_builder_set_member_name (b, "strength");
-      json_builder_add_double_value (b, p->strength);
-    }
+    set_double (b, "strength", p->strength);
   if (sc_generate_params_is_inpaint (p))
     {
-      json_builder_set_member_name (b, "mask_grow");
-      json_builder_add_int_value (b, p->mask_grow);
-      json_builder_set_member_name (b, "mask_feather");
-      json_builder_add_int_value (b, p->mask_feather);
-      json_builder_set_member_name (b, "mask_nearest");
-      json_builder_add_boolean_value (b, p->mask_nearest);
-      json_builder_set_member_name (b, "color_match");
-      json_builder_add_boolean_value (b, p->color_match);
+      set_int (b, "mask_grow", p->mask_grow);
+      set_int (b, "mask_feather", p->mask_feather);
+      set_bool (b, "mask_nearest", p->mask_nearest);
+      set_bool (b, "color_match", p->color_match);
       json_builder_set_member_name (b, "outpaint");
       json_builder_begin_array (b);
       for (int i = 0; i < 4; i++)
         json_builder_add_int_value (b, p->outpaint[i]);
       json_builder_end_array (b);
     }
-  json_builder_set_member_name (b, "model");
-  json_builder_add_string_value (b, name);
-  json_builder_set_member_name (b, "arch");
-  json_builder_add_string_value (b, m->arch.name);
+  set_string (b, "model", name);
+  set_string (b, "arch", m->arch.name);
   if (p->tuners_summary && *p->tuners_summary)
-    {
-      json_builder_set_member_name (b, "scedit");
-      json_builder_add_string_value (b, p->tuners_summary);
-    }
-  json_builder_set_member_name (b, "prediction");
-  json_builder_add_string_value (b, m->prediction == SC_PREDICTION_V ? "v" : "eps");
+    set_string (b, "scedit", p->tuners_summary);
+  set_string (b, "prediction", m->prediction == SC_PREDICTION_V ? "v" : "eps");
   json_builder_end_object (b);
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = json_builder_get_root (b);
