@@ -12,38 +12,12 @@
 
 static char *tmpdir, *model_path, *controller_path;
 
-static gboolean
-page_is_ready (gpointer win)
-{
-  return g_strcmp0 (sc_window_get_page (win), "ready") == 0;
-}
-
-static gboolean
-not_busy (gpointer win)
-{
-  return !sc_window_get_busy (win);
-}
-
-static GtkWidget *
-find_descendant (GtkWidget *widget, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_descendant (c, type);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
 /* Renders through win.generate and returns the newest history item's result. */
 static const ScResult *
 render (ScWindow *win)
 {
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL));
-  g_assert_true (sc_test_spin_until (not_busy, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 30000));
   ScHistoryStrip *history = sc_window_get_history (win);
   ScHistoryItem *newest = NULL;
   for (guint64 id = 1; id < 64; id++)
@@ -89,7 +63,7 @@ test_weight_slider (void)
   gtk_window_set_default_size (GTK_WINDOW (win), 900, 640);
   gtk_window_present (GTK_WINDOW (win));
   sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (page_is_ready, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
   ScDocument *doc = sc_window_get_document (win);
   g_object_set (doc, "prompt", "a red apple", "width", 64, "height", 64, "steps", 3, "sampler", 0, "seed-locked",
                 TRUE, NULL);
@@ -99,7 +73,7 @@ test_weight_slider (void)
   g_autoptr (ScImage) base = sc_image_to_rgb8 (res->image, NULL);
 
   /* a condition layer: the panel grows a row for it */
-  ScConditionsPanel *panel = (ScConditionsPanel *) find_descendant (GTK_WIDGET (win), SC_TYPE_CONDITIONS_PANEL);
+  ScConditionsPanel *panel = (ScConditionsPanel *) sc_test_find_descendant (GTK_WIDGET (win), SC_TYPE_CONDITIONS_PANEL);
   g_assert_nonnull (panel);
   g_assert_null (sc_conditions_panel_get_condition_row (panel, 0));
   guint idx = sc_document_add_condition (doc, SC_CONTROL_CANNY);

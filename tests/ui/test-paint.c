@@ -102,41 +102,9 @@ test_undo (void)
 /* ---- Live ---- */
 
 static gboolean
-page_is_ready (gpointer win)
-{
-  return g_strcmp0 (sc_window_get_page (win), "ready") == 0;
-}
-
-static gboolean
 live_settled (gpointer live)
 {
   return !sc_live_controller_get_busy (live) && !sc_live_controller_get_stale (live);
-}
-
-static gboolean
-window_busy (gpointer win)
-{
-  return sc_window_get_busy (win);
-}
-
-static gboolean
-window_idle (gpointer win)
-{
-  return !sc_window_get_busy (win);
-}
-
-static GtkWidget *
-find_descendant (GtkWidget *widget, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_descendant (c, type);
-      if (found)
-        return found;
-    }
-  return NULL;
 }
 
 static ScHistoryItem *
@@ -163,7 +131,7 @@ test_live (void)
     }
   ScWindow *win = new_window ();
   sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (page_is_ready, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
   ScDocument *doc = sc_window_get_document (win);
   ScCanvas *canvas = sc_window_get_canvas (win);
   ScLiveController *live = sc_window_get_live_controller (win);
@@ -189,7 +157,7 @@ test_live (void)
   g_assert_true (sc_canvas_stroke (canvas, stroke, 3, SC_PAINT_BRUSH));
   g_assert_true (sc_live_controller_get_stale (live));
   sc_test_spin_for (200);
-  ScConditionsPanel *panel = (ScConditionsPanel *) find_descendant (GTK_WIDGET (win), SC_TYPE_CONDITIONS_PANEL);
+  ScConditionsPanel *panel = (ScConditionsPanel *) sc_test_find_descendant (GTK_WIDGET (win), SC_TYPE_CONDITIONS_PANEL);
   GtkAdjustment *weight = sc_condition_row_get_weight_adjustment (
       SC_CONDITION_ROW (sc_conditions_panel_get_condition_row (panel, idx)));
   for (int i = 0; i < 4; i++)
@@ -215,9 +183,9 @@ test_live (void)
 
   /* Live off cancels the render in flight: nothing more finishes */
   g_object_set (doc, "steps", 40, NULL);
-  g_assert_true (sc_test_spin_until (window_busy, win, 5000));
+  g_assert_true (sc_test_spin_until (sc_test_window_busy, win, 5000));
   sc_live_controller_set_active (live, FALSE);
-  g_assert_true (sc_test_spin_until (window_idle, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 30000));
   sc_test_spin_for (100);
   g_assert_cmpuint (sc_live_controller_get_n_finished (live), ==, finished);
   guint n_after;
@@ -247,7 +215,7 @@ test_inpaint_mask (void)
     }
   ScWindow *win = new_window ();
   sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (page_is_ready, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
   ScDocument *doc = sc_window_get_document (win);
   ScCanvas *canvas = sc_window_get_canvas (win);
   ScLiveController *live = sc_window_get_live_controller (win);
@@ -302,14 +270,14 @@ test_outpaint (void)
     }
   ScWindow *win = new_window ();
   sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (page_is_ready, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
   ScDocument *doc = sc_window_get_document (win);
   g_object_set (doc, "prompt", "a red apple", "width", 64, "height", 64, "steps", 3, "sampler", 0, NULL);
   sc_document_set_seed (doc, 11);
   g_object_set (doc, "seed-locked", TRUE, NULL);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL));
-  g_assert_true (sc_test_spin_until (window_busy, win, 5000));
-  g_assert_true (sc_test_spin_until (window_idle, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_busy, win, 5000));
+  g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 30000));
   g_autoptr (GBytes) first = layer_copy (doc, SC_LAYER_IMAGE, 0);
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.extend", "s", "right"));
@@ -317,8 +285,8 @@ test_outpaint (void)
   sc_document_get_extension (doc, m);
   g_assert_cmpint (m[2], ==, 64);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL));
-  g_assert_true (sc_test_spin_until (window_busy, win, 5000));
-  g_assert_true (sc_test_spin_until (window_idle, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_busy, win, 5000));
+  g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 30000));
   guint n_items;
   const ScResult *res = sc_history_item_get_result (newest (win, &n_items));
   g_assert_cmpint (res->image->width, ==, 128);

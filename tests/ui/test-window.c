@@ -20,18 +20,6 @@ new_window (void)
 }
 
 static gboolean
-page_is_ready (gpointer win)
-{
-  return g_strcmp0 (sc_window_get_page (win), "ready") == 0;
-}
-
-static gboolean
-not_busy (gpointer win)
-{
-  return !sc_window_get_busy (win);
-}
-
-static gboolean
 has_texture (gpointer win)
 {
   return sc_canvas_get_texture (sc_window_get_canvas (win)) != NULL;
@@ -41,7 +29,7 @@ static void
 load_model (ScWindow *win)
 {
   sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (page_is_ready, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
   ScDocument *doc = sc_window_get_document (win);
   g_object_set (doc, "prompt", "a red apple on a table", "width", 64, "height", 64, "steps", 4, "sampler", 0, NULL);
 }
@@ -96,7 +84,7 @@ test_render (void)
   guint id = g_timeout_add (5, tick, &watch);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL));
   g_assert_true (sc_window_get_busy (win));
-  g_assert_true (sc_test_spin_until (not_busy, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 30000));
   g_source_remove (id);
   g_test_message ("render: %d ticks, longest main-loop gap %.1f ms", watch.ticks, watch.max_gap / 1000.0);
   g_assert_cmpint (watch.max_gap, <, 50000);
@@ -113,7 +101,7 @@ test_render (void)
   /* the seed was unlocked: a second render gets a new seed and a second history entry */
   guint64 seed1 = sc_document_get_seed (sc_window_get_document (win));
   gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL);
-  g_assert_true (sc_test_spin_until (not_busy, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 30000));
   g_assert_cmpuint (sc_history_strip_get_n_items (sc_window_get_history (win)), ==, 2);
   g_assert_cmpuint (sc_document_get_seed (sc_window_get_document (win)), !=, seed1);
   gtk_window_destroy (GTK_WINDOW (win));
@@ -141,7 +129,7 @@ test_cancel (void)
   g_assert_true (sc_window_get_busy (win));
   gint64 t0 = g_get_monotonic_time ();
   gtk_widget_activate_action (GTK_WIDGET (win), "win.cancel", NULL);
-  g_assert_true (sc_test_spin_until (not_busy, win, 10000));
+  g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 10000));
   g_test_message ("cancel landed after %.1f ms", (g_get_monotonic_time () - t0) / 1000.0);
   g_assert_cmpuint (sc_history_strip_get_n_items (sc_window_get_history (win)), ==, 0);
   g_assert_false (has_texture (win)); /* the preview is gone; nothing was finished before */
@@ -169,7 +157,7 @@ test_reopen (void)
   load_model (win);
   ScDocument *doc = sc_window_get_document (win);
   gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL);
-  g_assert_true (sc_test_spin_until (not_busy, win, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 30000));
   guint64 seed = sc_document_get_seed (doc);
   /* save the render the way win.save does, then change every setting */
   g_autoptr (GListModel) pages = NULL;

@@ -1,4 +1,5 @@
 #include "ui-util.h"
+#include "sc-window.h"
 
 #include "models/make_model.h"
 #include "scedit/tuner_io.h"
@@ -97,4 +98,36 @@ sc_test_make_tiny_controller (const char *dir, const char *name)
   g_assert_true (sc_csc_tuner_save (csc, NULL, path, &error));
   g_assert_no_error (error);
   return path;
+}
+
+gboolean
+sc_test_window_ready (gpointer win)
+{
+  return g_strcmp0 (sc_window_get_page (win), "ready") == 0;
+}
+
+gboolean
+sc_test_window_busy (gpointer win)
+{
+  return sc_window_get_busy (win);
+}
+
+gboolean
+sc_test_window_idle (gpointer win)
+{
+  return !sc_window_get_busy (win);
+}
+
+GtkWidget *
+sc_test_find_descendant (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = sc_test_find_descendant (c, type);
+      if (found)
+        return found;
+    }
+  return NULL;
 }

@@ -18,6 +18,12 @@ double sc_test_texture_difference (GdkTexture *a, GdkTexture *b);
 /* Writes the tiny SD1 model into dir; points SCEDIT_VOCAB at the CLIP vocabulary from $SC_SHARED_DIR.
  * Returns the model path, or NULL (with a message) when the vocabulary is missing. */
 char *sc_test_make_tiny_model (const char *dir);
+/* Predicates for sc_test_spin_until on an ScWindow (passed as the gpointer). */
+gboolean sc_test_window_ready (gpointer win);  /* the Create page shows */
+gboolean sc_test_window_busy (gpointer win);   /* a render is in flight */
+gboolean sc_test_window_idle (gpointer win);
+/* The first widget of type below (or at) widget, depth first; NULL if none. */
+GtkWidget *sc_test_find_descendant (GtkWidget *widget, GType type);
 /* Writes a small CSC controller for the tiny U-Net with every weight random (so it visibly changes the
  * picture) as dir/NAME; returns its path. */
 char *sc_test_make_tiny_controller (const char *dir, const char *name);
