@@ -247,8 +247,9 @@ test_conv2d (void)
 {
   static const char *const names[] = { "conv_3x3", "conv_vae_down", "conv_1x1", "conv_unet_down",
                                         "conv_big", "conv_in", "conv_asym" };
-  /* Every implementation on every shape: automatic choice, im2col+gemm, oneDNN (falls back when absent). */
-  for (int impl = 0; impl <= 2; impl++)
+  /* Every implementation on every shape: automatic choice, im2col+gemm, oneDNN (falls back when absent),
+   * Winograd (on the 3×3 stride-1 shapes; the others fall back). */
+  for (int impl = 0; impl <= 3; impl++)
     for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
       check_conv (names[i], impl);
 }
@@ -259,7 +260,7 @@ test_conv2d (void)
 static void
 test_conv2d_repack (void)
 {
-  static const int order[] = { 2, 1, 2, 0, 1, 2 };
+  static const int order[] = { 2, 1, 2, 0, 3, 2, 1, 3, 2 };
   ScConv2dDesc d = { .batch = 2, .in_h = 9, .in_w = 10, .in_c = 64, .out_c = 96, .kernel_h = 3, .kernel_w = 3,
                      .stride = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1 };
   sc_conv2d_desc_init (&d);

@@ -2,7 +2,9 @@
  *  - im2col in tiles of output pixels + sgemm: each thread gathers a [tile, KH*KW*Cin] patch matrix
  *    (never the whole image) and multiplies it by the weights, which in HWIO order already are the
  *    [KH*KW*Cin, Cout] matrix; 1×1 stride-1 unpadded convs are a single sgemm;
- *  - oneDNN (cpu_conv_dnnl.c) where it is available and measured faster. */
+ *  - oneDNN (cpu_conv_dnnl.c) where it is available and measured faster;
+ *  - Winograd F(4×4, 3×3) (cpu_conv_winograd.c) for 3×3 stride-1 layers with many output pixels, which
+ *    needs a quarter of the multiplies. */
 #include "backend/cpu/cpu_kernels.h"
 
 #include <omp.h>
@@ -12,6 +14,19 @@
 #define CONV_TILE 256
 
 static int conv_impl = 0;
+
+/* SC_CONV_WINOGRAD=0 keeps the exact-summation paths, e.g. to compare with them. */
+static gboolean
+winograd_enabled (void)
+{
+  static int enabled = -1;
+  if (enabled < 0)
+    {
+      const char *env = g_getenv ("SC_CONV_WINOGRAD");
+      enabled = !(env && strcmp (env, "0") == 0);
+    }
+  return enabled;
+}
 
 void
 sc_cpu_conv2d_set_impl (int impl)
@@ -105,10 +120,12 @@ sc_cpu_conv2d (const ScConv2dDesc *d, const float *x, const float *w, const floa
 {
   if (d->batch <= 0 || d->out_h <= 0 || d->out_w <= 0 || d->out_c <= 0)
     return;
-  if (conv_impl != 1 && sc_cpu_conv2d_dnnl (d, x, w, bias, y))
+  gboolean winograd = conv_impl == 3 || (conv_impl == 0 && winograd_enabled () && sc_cpu_conv2d_winograd_suits (d));
+  if (!winograd && conv_impl != 1 && sc_cpu_conv2d_dnnl (d, x, w, bias, y))
     return;
   /* The weights may be in oneDNN's layout from an earlier call. */
   sc_cpu_conv2d_weights_hwio ((float *) w, d->kernel_h, d->kernel_w, d->in_c, d->out_c);
-  sc_cpu_conv2d_gemm (d, x, w, bias, y);
+  if (!(winograd && sc_cpu_conv2d_winograd (d, x, w, bias, y)))
+    sc_cpu_conv2d_gemm (d, x, w, bias, y);
 }
 

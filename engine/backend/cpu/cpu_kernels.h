@@ -71,8 +71,16 @@ gboolean sc_cpu_conv2d_dnnl (const ScConv2dDesc *d, const float *x, const float 
 /* The oneDNN path may repack a conv weight buffer in place into its blocked layout; this puts it back in
  * HWIO order (no-op when it is). */
 void sc_cpu_conv2d_weights_hwio (float *w, int64_t kh, int64_t kw, int64_t in_c, int64_t out_c);
-/* Chooses the conv implementation: 0 = automatic, 1 = im2col+gemm, 2 = oneDNN (for tests/benchmarks). */
+/* Chooses the conv implementation: 0 = automatic, 1 = im2col+gemm, 2 = oneDNN, 3 = Winograd where it
+ * applies (for tests/benchmarks). SC_CONV_WINOGRAD=0 in the environment keeps automatic off Winograd. */
 void sc_cpu_conv2d_set_impl (int impl);
+/* 3×3 stride-1 convs as Winograd F(4×4, 3×3) (cpu_conv_winograd.c); FALSE for other shapes or no memory. */
+gboolean sc_cpu_conv2d_winograd (const ScConv2dDesc *d, const float *x, const float *w, const float *bias,
+                                 float *y);
+/* Whether automatic selection takes Winograd for d: 3×3 stride 1 with enough output pixels that the
+ * transforms pay for themselves. */
+gboolean sc_cpu_conv2d_winograd_suits (const ScConv2dDesc *d);
+#define SC_CPU_WINOGRAD_MIN_PIXELS 256
 
 /* norms */
 void sc_cpu_group_norm (const float *x, float *y, int64_t B, int64_t HW, int64_t C, int groups,

@@ -1,0 +1,294 @@
+/* 3×3 stride-1 conv2d as Winograd F(4×4, 3×3) (Lavin & Gray 2015), NHWC × HWIO.
+ *
+ * Each 4×4 block of output pixels ("tile") is computed from the 6×6 input patch around it:
+ *   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+ * summed over input channels. The elementwise product, summed over channels, is 36 independent matrix
+ * products V[ξ] [tiles × Cin] · U[ξ] [Cin × Cout] — 36 multiplies per tile and channel pair instead of
+ * the direct method's 144, so the sgemm does a quarter of the work. The transforms are cheap and run
+ * along the channel axis, which NHWC and HWIO keep contiguous.
+ *
+ * The weights are transformed on every call, a block of output channels at a time: that costs about 1%
+ * of the products (a few hundred flops per weight against tiles × 72), and caching them would hold 4×
+ * the conv weights of a model in memory. Interpolation points 0, ±1, ±2, ∞: the error stays within a
+ * few f32 roundings of the direct sum for activations of SD's magnitude (tests/engine/test-ops.c). */
+#include "backend/cpu/cpu_kernels.h"
+
+#include <omp.h>
+
+#define TILE 4      /* output pixels per tile side */
+#define PATCH 6     /* input pixels per tile side */
+#define XI (PATCH * PATCH)
+#define CV 16       /* channels per vector step */
+/* Output channels per weight-transform block: keeps U (36 × Cin × block floats) near 64 MB. */
+#define U_BLOCK_FLOATS ((size_t) 16 << 20)
+
+/* Scratch for V, U and M, reused across calls: at 512 px these are ~150 MB, which fresh mmaps would
+ * page-fault in on every call. Calls from several threads at once take turns. */
+static GMutex scratch_lock;
+static float *scratch;
+static size_t scratch_floats;
+
+gboolean
+sc_cpu_conv2d_winograd_suits (const ScConv2dDesc *d)
+{
+  return d->kernel_h == 3 && d->kernel_w == 3 && d->stride == 1 && d->out_h * d->out_w >= SC_CPU_WINOGRAD_MIN_PIXELS
+         && d->in_c >= 32 && d->out_c >= 32;
+}
+
+/* Bᵀ d B for CV channels: d is [6][6][CV] (rows, cols), v gets [36][CV]. */
+static inline void
+input_tile (const float *restrict d, float *restrict v)
+{
+  float t[PATCH][PATCH][CV];
+  for (int j = 0; j < PATCH; j++)
+    {
+      const float *c0 = d + (0 * PATCH + j) * CV, *c1 = d + (1 * PATCH + j) * CV, *c2 = d + (2 * PATCH + j) * CV;
+      const float *c3 = d + (3 * PATCH + j) * CV, *c4 = d + (4 * PATCH + j) * CV, *c5 = d + (5 * PATCH + j) * CV;
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
+        {
+          t[0][j][l] = 4.0f * c0[l] - 5.0f * c2[l] + c4[l];
+          t[1][j][l] = -4.0f * (c1[l] + c2[l]) + c3[l] + c4[l];
+          t[2][j][l] = 4.0f * (c1[l] - c2[l]) - c3[l] + c4[l];
+          t[3][j][l] = 2.0f * (c3[l] - c1[l]) - c2[l] + c4[l];
+          t[4][j][l] = 2.0f * (c1[l] - c3[l]) - c2[l] + c4[l];
+          t[5][j][l] = 4.0f * c1[l] - 5.0f * c3[l] + c5[l];
+        }
+    }
+  for (int i = 0; i < PATCH; i++)
+    {
+      const float *r0 = t[i][0], *r1 = t[i][1], *r2 = t[i][2], *r3 = t[i][3], *r4 = t[i][4], *r5 = t[i][5];
+      float *o = v + i * PATCH * CV;
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
+        {
+          o[0 * CV + l] = 4.0f * r0[l] - 5.0f * r2[l] + r4[l];
+          o[1 * CV + l] = -4.0f * (r1[l] + r2[l]) + r3[l] + r4[l];
+          o[2 * CV + l] = 4.0f * (r1[l] - r2[l]) - r3[l] + r4[l];
+          o[3 * CV + l] = 2.0f * (r3[l] - r1[l]) - r2[l] + r4[l];
+          o[4 * CV + l] = 2.0f * (r1[l] - r3[l]) - r2[l] + r4[l];
+          o[5 * CV + l] = 4.0f * r1[l] - 5.0f * r3[l] + r5[l];
+        }
+    }
+}
+
+/* G g Gᵀ for CV output channels: g is the 3×3 kernel of one input channel ([3][3] rows of CV values, row
+ * stride gs), u gets [36] rows of stride us. */
+static inline void
+weight_tile (const float *restrict g, size_t gs, float *restrict u, size_t us, int n)
+{
+  float t[PATCH][3][CV];
+  for (int j = 0; j < 3; j++)
+    {
+      const float *g0 = g + (0 * 3 + j) * gs, *g1 = g + (1 * 3 + j) * gs, *g2 = g + (2 * 3 + j) * gs;
+      for (int l = 0; l < n; l++)
+        {
+          t[0][j][l] = g0[l] * (1.0f / 4);
+          t[1][j][l] = -(g0[l] + g1[l] + g2[l]) * (1.0f / 6);
+          t[2][j][l] = -(g0[l] - g1[l] + g2[l]) * (1.0f / 6);
+          t[3][j][l] = g0[l] * (1.0f / 24) + g1[l] * (1.0f / 12) + g2[l] * (1.0f / 6);
+          t[4][j][l] = g0[l] * (1.0f / 24) - g1[l] * (1.0f / 12) + g2[l] * (1.0f / 6);
+          t[5][j][l] = g2[l];
+        }
+    }
+  for (int i = 0; i < PATCH; i++)
+    {
+      const float *r0 = t[i][0], *r1 = t[i][1], *r2 = t[i][2];
+      float *o = u + (size_t) i * PATCH * us;
+      for (int l = 0; l < n; l++)
+        {
+          o[0 * us + l] = r0[l] * (1.0f / 4);
+          o[1 * us + l] = -(r0[l] + r1[l] + r2[l]) * (1.0f / 6);
+          o[2 * us + l] = -(r0[l] - r1[l] + r2[l]) * (1.0f / 6);
+          o[3 * us + l] = r0[l] * (1.0f / 24) + r1[l] * (1.0f / 12) + r2[l] * (1.0f / 6);
+          o[4 * us + l] = r0[l] * (1.0f / 24) - r1[l] * (1.0f / 12) + r2[l] * (1.0f / 6);
+          o[5 * us + l] = r2[l];
+        }
+    }
+}
+
+/* Aᵀ m A for n ≤ CV channels: m is [36] rows of stride ms, y gets [4][4][CV]. */
+static inline void
+output_tile (const float *restrict m, size_t ms, float *restrict y, int n)
+{
+  float t[TILE][PATCH][CV];
+  for (int j = 0; j < PATCH; j++)
+    {
+      const float *m0 = m + (0 * PATCH + j) * ms, *m1 = m + (1 * PATCH + j) * ms, *m2 = m + (2 * PATCH + j) * ms;
+      const float *m3 = m + (3 * PATCH + j) * ms, *m4 = m + (4 * PATCH + j) * ms, *m5 = m + (5 * PATCH + j) * ms;
+      for (int l = 0; l < n; l++)
+        {
+          float a = m1[l] + m2[l], b = m1[l] - m2[l], c = m3[l] + m4[l], e = m3[l] - m4[l];
+          t[0][j][l] = m0[l] + a + c;
+          t[1][j][l] = b + 2.0f * e;
+          t[2][j][l] = a + 4.0f * c;
+          t[3][j][l] = b + 8.0f * e + m5[l];
+        }
+    }
+  for (int i = 0; i < TILE; i++)
+    {
+      const float *r0 = t[i][0], *r1 = t[i][1], *r2 = t[i][2], *r3 = t[i][3], *r4 = t[i][4], *r5 = t[i][5];
+      float *o = y + i * TILE * CV;
+      for (int l = 0; l < n; l++)
+        {
+          float a = r1[l] + r2[l], b = r1[l] - r2[l], c = r3[l] + r4[l], e = r3[l] - r4[l];
+          o[0 * CV + l] = r0[l] + a + c;
+          o[1 * CV + l] = b + 2.0f * e;
+          o[2 * CV + l] = a + 4.0f * c;
+          o[3 * CV + l] = b + 8.0f * e + r5[l];
+        }
+    }
+}
+
+typedef struct {
+  const ScConv2dDesc *d;
+  int64_t tiles_h, tiles_w, tiles; /* tiles per column, per row, in all */
+} Geometry;
+
+/* Tile t's top-left output pixel and image. */
+static inline void
+tile_origin (const Geometry *g, int64_t t, int64_t *b, int64_t *oy, int64_t *ox)
+{
+  int64_t per_image = g->tiles_h * g->tiles_w;
+  *b = t / per_image;
+  *oy = (t % per_image) / g->tiles_w * TILE;
+  *ox = t % g->tiles_w * TILE;
+}
+
+/* V[ξ][t][c] = (Bᵀ d B)[ξ] for every tile and input channel. */
+static void
+transform_input (const Geometry *g, const float *x, float *V)
+{
+  const ScConv2dDesc *d = g->d;
+  int64_t C = d->in_c;
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < g->tiles; t++)
+    {
+      int64_t b, oy, ox;
+      tile_origin (g, t, &b, &oy, &ox);
+      float patch[XI * CV], v[XI * CV];
+      for (int64_t c0 = 0; c0 < C; c0 += CV)
+        {
+          int n = (int) MIN (CV, C - c0);
+          for (int i = 0; i < PATCH; i++)
+            {
+              int64_t iy = oy + i - d->pad_top;
+              for (int j = 0; j < PATCH; j++)
+                {
+                  int64_t ix = ox + j - d->pad_left;
+                  float *p = patch + (i * PATCH + j) * CV;
+                  if (iy < 0 || iy >= d->in_h || ix < 0 || ix >= d->in_w)
+                    memset (p, 0, sizeof (float) * CV);
+                  else
+                    {
+                      memcpy (p, x + ((b * d->in_h + iy) * d->in_w + ix) * C + c0, sizeof (float) * (size_t) n);
+                      if (n < CV)
+                        memset (p + n, 0, sizeof (float) * (size_t) (CV - n));
+                    }
+                }
+            }
+          input_tile (patch, v);
+          for (int xi = 0; xi < XI; xi++)
+            memcpy (V + ((size_t) xi * g->tiles + t) * C + c0, v + xi * CV, sizeof (float) * (size_t) n);
+        }
+    }
+}
+
+/* U[ξ][c][k - k0] = (G g Gᵀ)[ξ] for output channels [k0, k0 + nk). */
+static void
+transform_weights (const ScConv2dDesc *d, const float *w, int64_t k0, int64_t nk, float *U)
+{
+  int64_t C = d->in_c, K = d->out_c;
+  size_t us = (size_t) (C * nk); /* stride between ξ planes */
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t kk = 0; kk < nk; kk += CV)
+      {
+        int n = (int) MIN (CV, nk - kk);
+        float u[XI * CV];
+        weight_tile (w + c * K + k0 + kk, (size_t) (C * K), u, CV, n);
+        for (int xi = 0; xi < XI; xi++)
+          memcpy (U + xi * us + (size_t) c * nk + kk, u + xi * CV, sizeof (float) * (size_t) n);
+      }
+}
+
+/* y[b, oy.., ox.., k0 + k] = (Aᵀ M A) + bias for every tile and the block's channels. */
+static void
+transform_output (const Geometry *g, const float *M, int64_t k0, int64_t nk, const float *bias, float *y)
+{
+  const ScConv2dDesc *d = g->d;
+  int64_t K = d->out_c;
+  size_t ms = (size_t) nk;
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < g->tiles; t++)
+    {
+      int64_t b, oy, ox;
+      tile_origin (g, t, &b, &oy, &ox);
+      float m[XI * CV], o[TILE * TILE * CV];
+      for (int64_t kk = 0; kk < nk; kk += CV)
+        {
+          int n = (int) MIN (CV, nk - kk);
+          for (int xi = 0; xi < XI; xi++)
+            memcpy (m + xi * CV, M + ((size_t) xi * g->tiles + t) * ms + kk, sizeof (float) * (size_t) n);
+          output_tile (m, CV, o, n);
+          for (int i = 0; i < TILE && oy + i < d->out_h; i++)
+            for (int j = 0; j < TILE && ox + j < d->out_w; j++)
+              {
+                float *dst = y + ((b * d->out_h + oy + i) * d->out_w + ox + j) * K + k0 + kk;
+                const float *src = o + (i * TILE + j) * CV;
+                for (int l = 0; l < n; l++)
+                  dst[l] = src[l] + (bias ? bias[k0 + kk + l] : 0.0f);
+              }
+        }
+    }
+}
+
+/* The 36 products M[ξ] = V[ξ] · U[ξ], one ξ per thread at a time. */
+static void
+multiply (const Geometry *g, int64_t C, int64_t nk, const float *V, const float *U, float *M)
+{
+  int saved;
+  sc_cpu_blas_serial_begin (&saved);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int xi = 0; xi < XI; xi++)
+    sc_cpu_gemm_serial (false, false, g->tiles, nk, C, 1.0f, V + (size_t) xi * g->tiles * C, C,
+                        U + (size_t) xi * C * nk, nk, 0.0f, M + (size_t) xi * g->tiles * nk, nk);
+  sc_cpu_blas_serial_end (saved);
+}
+
+gboolean
+sc_cpu_conv2d_winograd (const ScConv2dDesc *d, const float *x, const float *w, const float *bias, float *y)
+{
+  if (d->kernel_h != 3 || d->kernel_w != 3 || d->stride != 1)
+    return FALSE;
+  Geometry g = { d, (d->out_h + TILE - 1) / TILE, (d->out_w + TILE - 1) / TILE, 0 };
+  g.tiles = d->batch * g.tiles_h * g.tiles_w;
+  int64_t C = d->in_c, K = d->out_c;
+  int64_t block = MAX (CV, MIN (K, (int64_t) (U_BLOCK_FLOATS / (XI * (size_t) C)) / CV * CV));
+  size_t v_n = (size_t) XI * g.tiles * C, u_n = (size_t) XI * C * block, m_n = (size_t) XI * g.tiles * block;
+
+  g_mutex_lock (&scratch_lock);
+  if (scratch_floats < v_n + u_n + m_n)
+    {
+      sc_free_floats (scratch);
+      scratch_floats = 0;
+      scratch = sc_alloc_floats (v_n + u_n + m_n, NULL);
+      if (!scratch)
+        {
+          g_mutex_unlock (&scratch_lock);
+          return FALSE;
+        }
+      scratch_floats = v_n + u_n + m_n;
+    }
+  float *V = scratch, *U = V + v_n, *M = U + u_n;
+  transform_input (&g, x, V);
+  for (int64_t k0 = 0; k0 < K; k0 += block)
+    {
+      int64_t nk = MIN (block, K - k0);
+      transform_weights (d, w, k0, nk, U);
+      multiply (&g, C, nk, V, U, M);
+      transform_output (&g, M, k0, nk, bias, y);
+    }
+  g_mutex_unlock (&scratch_lock);
+  return TRUE;
+}
