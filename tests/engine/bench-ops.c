@@ -92,19 +92,17 @@ bench_conv (const ScBackend *be, int64_t H, int64_t W, int64_t Cin, int64_t Cout
   float *x = rand_floats ((size_t) (H * W * Cin)), *w = rand_floats ((size_t) (k * k * Cin * Cout));
   float *bias = rand_floats ((size_t) Cout), *y = rand_floats ((size_t) (d.out_h * d.out_w * Cout));
   double flops = 2.0 * d.out_h * d.out_w * Cout * Cin * k * k;
-  static const char *const impls[] = { "auto", "im2col", "onednn" };
-  for (int impl = 1; impl >= 0; impl--)
-    for (int pass = 0; pass < (impl == 0 ? 2 : 1); pass++)
-      {
-        /* impl 0 twice: "onednn" (auto with oneDNN preferred) is what the table runs when available. */
-        int which = impl == 0 ? (pass == 0 ? 2 : 0) : impl;
-        sc_cpu_conv2d_set_impl (which);
-        double t = TIME_BEST (reps_for (flops), be->conv2d (&d, x, w, bias, y));
-        printf ("%-10s %-34s %9.2f ms %8.1f GFLOP/s %6.1f/thread  [%s]\n", "conv2d", what, t * 1e3,
-                flops / t * 1e-9, PER_THREAD (flops), impls[which]);
-        if (which == 0)
-          break;
-      }
+  /* Each implementation, then what automatic selection runs (Winograd falls back to im2col on shapes it
+   * does not take). */
+  static const char *const impls[] = { "auto", "im2col", "onednn", "winograd" };
+  static const int order[] = { 1, 2, 3, 0 };
+  for (size_t i = 0; i < G_N_ELEMENTS (order); i++)
+    {
+      sc_cpu_conv2d_set_impl (order[i]);
+      double t = TIME_BEST (reps_for (flops), be->conv2d (&d, x, w, bias, y));
+      printf ("%-10s %-34s %9.2f ms %8.1f GFLOP/s %6.1f/thread  [%s]\n", "conv2d", what, t * 1e3,
+              flops / t * 1e-9, PER_THREAD (flops), impls[order[i]]);
+    }
   sc_cpu_conv2d_set_impl (0);
   sc_free_floats (x);
   sc_free_floats (w);

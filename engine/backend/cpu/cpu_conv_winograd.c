@@ -22,6 +22,13 @@
 /* Output channels per weight-transform block: keeps U (36 × Cin × block floats) near 64 MB. */
 #define U_BLOCK_FLOATS ((size_t) 16 << 20)
 
+/* The transforms are plain loops over CV channels; built for AVX-512 and AVX2 too, picked at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SC_WINOGRAD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define SC_WINOGRAD_CLONES
+#endif
+
 /* Scratch for V, U and M, reused across calls: at 512 px these are ~150 MB, which fresh mmaps would
  * page-fault in on every call. Calls from several threads at once take turns. */
 static GMutex scratch_lock;
@@ -72,16 +79,17 @@ input_tile (const float *restrict d, float *restrict v)
     }
 }
 
-/* G g Gᵀ for CV output channels: g is the 3×3 kernel of one input channel ([3][3] rows of CV values, row
- * stride gs), u gets [36] rows of stride us. */
+/* G g Gᵀ for CV output channels: g is the 3×3 kernel of one input channel ([3][3][CV]), u gets
+ * [36][CV]. */
 static inline void
-weight_tile (const float *restrict g, size_t gs, float *restrict u, size_t us, int n)
+weight_tile (const float *restrict g, float *restrict u)
 {
   float t[PATCH][3][CV];
   for (int j = 0; j < 3; j++)
     {
-      const float *g0 = g + (0 * 3 + j) * gs, *g1 = g + (1 * 3 + j) * gs, *g2 = g + (2 * 3 + j) * gs;
-      for (int l = 0; l < n; l++)
+      const float *g0 = g + (0 * 3 + j) * CV, *g1 = g + (1 * 3 + j) * CV, *g2 = g + (2 * 3 + j) * CV;
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
         {
           t[0][j][l] = g0[l] * (1.0f / 4);
           t[1][j][l] = -(g0[l] + g1[l] + g2[l]) * (1.0f / 6);
@@ -94,29 +102,32 @@ weight_tile (const float *restrict g, size_t gs, float *restrict u, size_t us, i
   for (int i = 0; i < PATCH; i++)
     {
       const float *r0 = t[i][0], *r1 = t[i][1], *r2 = t[i][2];
-      float *o = u + (size_t) i * PATCH * us;
-      for (int l = 0; l < n; l++)
+      float *o = u + i * PATCH * CV;
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
         {
-          o[0 * us + l] = r0[l] * (1.0f / 4);
-          o[1 * us + l] = -(r0[l] + r1[l] + r2[l]) * (1.0f / 6);
-          o[2 * us + l] = -(r0[l] - r1[l] + r2[l]) * (1.0f / 6);
-          o[3 * us + l] = r0[l] * (1.0f / 24) + r1[l] * (1.0f / 12) + r2[l] * (1.0f / 6);
-          o[4 * us + l] = r0[l] * (1.0f / 24) - r1[l] * (1.0f / 12) + r2[l] * (1.0f / 6);
-          o[5 * us + l] = r2[l];
+          o[0 * CV + l] = r0[l] * (1.0f / 4);
+          o[1 * CV + l] = -(r0[l] + r1[l] + r2[l]) * (1.0f / 6);
+          o[2 * CV + l] = -(r0[l] - r1[l] + r2[l]) * (1.0f / 6);
+          o[3 * CV + l] = r0[l] * (1.0f / 24) + r1[l] * (1.0f / 12) + r2[l] * (1.0f / 6);
+          o[4 * CV + l] = r0[l] * (1.0f / 24) - r1[l] * (1.0f / 12) + r2[l] * (1.0f / 6);
+          o[5 * CV + l] = r2[l];
         }
     }
 }
 
-/* Aᵀ m A for n ≤ CV channels: m is [36] rows of stride ms, y gets [4][4][CV]. */
+/* Aᵀ m A for CV channels: m is [36][CV], y gets [4][4][CV]. */
 static inline void
-output_tile (const float *restrict m, size_t ms, float *restrict y, int n)
+output_tile (const float *restrict m, float *restrict y)
 {
+  const int ms = CV;
   float t[TILE][PATCH][CV];
   for (int j = 0; j < PATCH; j++)
     {
       const float *m0 = m + (0 * PATCH + j) * ms, *m1 = m + (1 * PATCH + j) * ms, *m2 = m + (2 * PATCH + j) * ms;
       const float *m3 = m + (3 * PATCH + j) * ms, *m4 = m + (4 * PATCH + j) * ms, *m5 = m + (5 * PATCH + j) * ms;
-      for (int l = 0; l < n; l++)
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
         {
           float a = m1[l] + m2[l], b = m1[l] - m2[l], c = m3[l] + m4[l], e = m3[l] - m4[l];
           t[0][j][l] = m0[l] + a + c;
@@ -129,7 +140,8 @@ output_tile (const float *restrict m, size_t ms, float *restrict y, int n)
     {
       const float *r0 = t[i][0], *r1 = t[i][1], *r2 = t[i][2], *r3 = t[i][3], *r4 = t[i][4], *r5 = t[i][5];
       float *o = y + i * TILE * CV;
-      for (int l = 0; l < n; l++)
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
         {
           float a = r1[l] + r2[l], b = r1[l] - r2[l], c = r3[l] + r4[l], e = r3[l] - r4[l];
           o[0 * CV + l] = r0[l] + a + c;
@@ -156,6 +168,7 @@ tile_origin (const Geometry *g, int64_t t, int64_t *b, int64_t *oy, int64_t *ox)
 }
 
 /* V[ξ][t][c] = (Bᵀ d B)[ξ] for every tile and input channel. */
+SC_WINOGRAD_CLONES
 static void
 transform_input (const Geometry *g, const float *x, float *V)
 {
@@ -195,6 +208,7 @@ transform_input (const Geometry *g, const float *x, float *V)
 }
 
 /* U[ξ][c][k - k0] = (G g Gᵀ)[ξ] for output channels [k0, k0 + nk). */
+SC_WINOGRAD_CLONES
 static void
 transform_weights (const ScConv2dDesc *d, const float *w, int64_t k0, int64_t nk, float *U)
 {
@@ -205,14 +219,17 @@ transform_weights (const ScConv2dDesc *d, const float *w, int64_t k0, int64_t nk
     for (int64_t kk = 0; kk < nk; kk += CV)
       {
         int n = (int) MIN (CV, nk - kk);
-        float u[XI * CV];
-        weight_tile (w + c * K + k0 + kk, (size_t) (C * K), u, CV, n);
+        float g[9 * CV] = { 0 }, u[XI * CV];
+        for (int tap = 0; tap < 9; tap++)
+          memcpy (g + tap * CV, w + (tap * C + c) * K + k0 + kk, sizeof (float) * (size_t) n);
+        weight_tile (g, u);
         for (int xi = 0; xi < XI; xi++)
           memcpy (U + xi * us + (size_t) c * nk + kk, u + xi * CV, sizeof (float) * (size_t) n);
       }
 }
 
 /* y[b, oy.., ox.., k0 + k] = (Aᵀ M A) + bias for every tile and the block's channels. */
+SC_WINOGRAD_CLONES
 static void
 transform_output (const Geometry *g, const float *M, int64_t k0, int64_t nk, const float *bias, float *y)
 {
@@ -224,13 +241,13 @@ transform_output (const Geometry *g, const float *M, int64_t k0, int64_t nk, con
     {
       int64_t b, oy, ox;
       tile_origin (g, t, &b, &oy, &ox);
-      float m[XI * CV], o[TILE * TILE * CV];
+      float m[XI * CV] = { 0 }, o[TILE * TILE * CV];
       for (int64_t kk = 0; kk < nk; kk += CV)
         {
           int n = (int) MIN (CV, nk - kk);
           for (int xi = 0; xi < XI; xi++)
             memcpy (m + xi * CV, M + ((size_t) xi * g->tiles + t) * ms + kk, sizeof (float) * (size_t) n);
-          output_tile (m, CV, o, n);
+          output_tile (m, o);
           for (int i = 0; i < TILE && oy + i < d->out_h; i++)
             for (int j = 0; j < TILE && ox + j < d->out_w; j++)
               {

@@ -80,7 +80,7 @@ gboolean sc_cpu_conv2d_winograd (const ScConv2dDesc *d, const float *x, const fl
 /* Whether automatic selection takes Winograd for d: 3×3 stride 1 with enough output pixels that the
  * transforms pay for themselves. */
 gboolean sc_cpu_conv2d_winograd_suits (const ScConv2dDesc *d);
-#define SC_CPU_WINOGRAD_MIN_PIXELS 256
+#define SC_CPU_WINOGRAD_MIN_PIXELS 1024
 
 /* norms */
 void sc_cpu_group_norm (const float *x, float *y, int64_t B, int64_t HW, int64_t C, int groups,
