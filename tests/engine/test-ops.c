@@ -298,6 +298,44 @@ test_conv2d_repack (void)
   sc_free_floats (y);
 }
 
+/* Winograd in blocks of output channels and of tiles (a large layer's path), on an odd shape with
+ * channels that are no multiple of the vector width, against im2col (itself checked against PyTorch). */
+static void
+test_conv2d_winograd_blocks (void)
+{
+  ScConv2dDesc d = { .batch = 2, .in_h = 21, .in_w = 18, .in_c = 40, .out_c = 56, .kernel_h = 3, .kernel_w = 3,
+                     .stride = 1, .pad_top = 1, .pad_left = 2, .pad_bottom = 0, .pad_right = 1 };
+  sc_conv2d_desc_init (&d);
+  size_t nx = (size_t) (d.batch * d.in_h * d.in_w * d.in_c), nw = (size_t) (9 * d.in_c * d.out_c);
+  size_t n = (size_t) (d.batch * d.out_h * d.out_w * d.out_c);
+  float *x = sc_alloc_floats (nx, NULL), *w = sc_alloc_floats (nw, NULL), *bias = sc_alloc_floats (56, NULL);
+  for (size_t i = 0; i < nx; i++)
+    x[i] = sinf ((float) i * 0.37f) + 0.3f * cosf ((float) i * 0.011f);
+  for (size_t i = 0; i < nw; i++)
+    w[i] = 0.05f * cosf ((float) i * 0.11f);
+  for (int i = 0; i < 56; i++)
+    bias[i] = 0.01f * (float) i;
+  float *ref = sc_alloc_floats (n, NULL), *y = sc_alloc_floats (n, NULL);
+  sc_cpu_conv2d_set_impl (1);
+  be->conv2d (&d, x, w, bias, ref);
+  /* 16 output channels and 7 tiles per block: 4 channel blocks × 10 tile blocks (6 × 5 tiles per image). */
+  sc_cpu_conv2d_winograd_set_blocking (36 * 40 * 16, 7);
+  sc_cpu_conv2d_set_impl (3);
+  be->conv2d (&d, x, w, bias, y);
+  assert_close ("winograd in blocks", y, ref, (int64_t) n, 1e-4, 1e-4);
+  sc_cpu_conv2d_winograd_set_blocking (0, 0);
+  be->conv2d (&d, x, w, NULL, y);
+  sc_cpu_conv2d_set_impl (1);
+  be->conv2d (&d, x, w, NULL, ref);
+  assert_close ("winograd in one block, no bias", y, ref, (int64_t) n, 1e-4, 1e-4);
+  sc_cpu_conv2d_set_impl (0);
+  sc_free_floats (x);
+  sc_free_floats (w);
+  sc_free_floats (bias);
+  sc_free_floats (ref);
+  sc_free_floats (y);
+}
+
 /* ---- norms ---- */
 
 typedef struct {
@@ -720,6 +758,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/linear", test_linear);
   g_test_add_func ("/ops/conv2d", test_conv2d);
   g_test_add_func ("/ops/conv2d-repack", test_conv2d_repack);
+  g_test_add_func ("/ops/conv2d-winograd-blocks", test_conv2d_winograd_blocks);
   g_test_add_func ("/ops/group-norm", test_group_norm);
   g_test_add_func ("/ops/layer-norm", test_layer_norm);
   g_test_add_func ("/ops/attention", test_attention);

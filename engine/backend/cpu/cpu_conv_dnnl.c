@@ -105,8 +105,23 @@ ensure_engine (void)
 static ConvPrim *
 get_prim (const ScConv2dDesc *d, gboolean has_bias, int nthr)
 {
-  ConvKey key = { d->batch, d->in_h, d->in_w, d->in_c, d->out_c, d->kernel_h, d->kernel_w, d->stride,
-                  d->pad_top, d->pad_left, d->pad_bottom, d->pad_right, has_bias, nthr };
+  /* Hashed and compared bytewise: the padding must be zero too. */
+  ConvKey key;
+  memset (&key, 0, sizeof key);
+  key.batch = d->batch;
+  key.in_h = d->in_h;
+  key.in_w = d->in_w;
+  key.in_c = d->in_c;
+  key.out_c = d->out_c;
+  key.kh = d->kernel_h;
+  key.kw = d->kernel_w;
+  key.stride = d->stride;
+  key.pt = d->pad_top;
+  key.pl = d->pad_left;
+  key.pb = d->pad_bottom;
+  key.pr = d->pad_right;
+  key.has_bias = has_bias;
+  key.nthr = nthr;
   ConvPrim *cp = g_hash_table_lookup (prims, &key);
   if (cp)
     return cp;

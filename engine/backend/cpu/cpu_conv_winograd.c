@@ -19,10 +19,15 @@
 #define PATCH 6     /* input pixels per tile side */
 #define XI (PATCH * PATCH)
 #define CV 16       /* channels per vector step */
-/* Output channels per weight-transform block: keeps U (36 × Cin × block floats) near 64 MB. */
-#define U_BLOCK_FLOATS ((size_t) 16 << 20)
+/* The most floats in each of U, V and M (64 MB), whatever the layer's size, and the fewest tiles per
+ * block (so that the sgemm's packing of U amortizes). Tests shrink both to exercise the blocking. */
+#define BLOCK_FLOATS ((size_t) 16 << 20)
+#define MIN_TILE_BLOCK 256
+static size_t block_floats = BLOCK_FLOATS;
+static int64_t min_tile_block = MIN_TILE_BLOCK;
 
-/* The transforms are plain loops over CV channels; built for AVX-512 and AVX2 too, picked at load time. */
+/* The transforms are plain loops over CV channels; built for AVX-512 and AVX2 too, picked at load time
+ * (the per-tile helpers are always inlined so that they are built for each). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SC_WINOGRAD_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
 #else
@@ -43,7 +48,7 @@ sc_cpu_conv2d_winograd_suits (const ScConv2dDesc *d)
 }
 
 /* Bᵀ d B for CV channels: d is [6][6][CV] (rows, cols), v gets [36][CV]. */
-static inline void
+static inline __attribute__ ((always_inline)) void
 input_tile (const float *restrict d, float *restrict v)
 {
   float t[PATCH][PATCH][CV];
@@ -81,7 +86,7 @@ input_tile (const float *restrict d, float *restrict v)
 
 /* G g Gᵀ for CV output channels: g is the 3×3 kernel of one input channel ([3][3][CV]), u gets
  * [36][CV]. */
-static inline void
+static inline __attribute__ ((always_inline)) void
 weight_tile (const float *restrict g, float *restrict u)
 {
   float t[PATCH][3][CV];
@@ -117,7 +122,7 @@ weight_tile (const float *restrict g, float *restrict u)
 }
 
 /* Aᵀ m A for CV channels: m is [36][CV], y gets [4][4][CV]. */
-static inline void
+static inline __attribute__ ((always_inline)) void
 output_tile (const float *restrict m, float *restrict y)
 {
   const int ms = CV;
@@ -155,6 +160,7 @@ output_tile (const float *restrict m, float *restrict y)
 typedef struct {
   const ScConv2dDesc *d;
   int64_t tiles_h, tiles_w, tiles; /* tiles per column, per row, in all */
+  int64_t t0, nt;                  /* the block of tiles being worked on: V and M hold nt rows */
 } Geometry;
 
 /* Tile t's top-left output pixel and image. */
@@ -162,12 +168,13 @@ static inline void
 tile_origin (const Geometry *g, int64_t t, int64_t *b, int64_t *oy, int64_t *ox)
 {
   int64_t per_image = g->tiles_h * g->tiles_w;
+  t += g->t0;
   *b = t / per_image;
   *oy = (t % per_image) / g->tiles_w * TILE;
   *ox = t % g->tiles_w * TILE;
 }
 
-/* V[ξ][t][c] = (Bᵀ d B)[ξ] for every tile and input channel. */
+/* V[ξ][t][c] = (Bᵀ d B)[ξ] for every tile of the block and input channel. */
 SC_WINOGRAD_CLONES
 static void
 transform_input (const Geometry *g, const float *x, float *V)
@@ -175,7 +182,7 @@ transform_input (const Geometry *g, const float *x, float *V)
   const ScConv2dDesc *d = g->d;
   int64_t C = d->in_c;
 #pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < g->tiles; t++)
+  for (int64_t t = 0; t < g->nt; t++)
     {
       int64_t b, oy, ox;
       tile_origin (g, t, &b, &oy, &ox);
@@ -202,7 +209,7 @@ transform_input (const Geometry *g, const float *x, float *V)
             }
           input_tile (patch, v);
           for (int xi = 0; xi < XI; xi++)
-            memcpy (V + ((size_t) xi * g->tiles + t) * C + c0, v + xi * CV, sizeof (float) * (size_t) n);
+            memcpy (V + ((size_t) xi * g->nt + t) * C + c0, v + xi * CV, sizeof (float) * (size_t) n);
         }
     }
 }
@@ -228,7 +235,7 @@ transform_weights (const ScConv2dDesc *d, const float *w, int64_t k0, int64_t nk
       }
 }
 
-/* y[b, oy.., ox.., k0 + k] = (Aᵀ M A) + bias for every tile and the block's channels. */
+/* y[b, oy.., ox.., k0 + k] = (Aᵀ M A) + bias for every tile of the block and the block's channels. */
 SC_WINOGRAD_CLONES
 static void
 transform_output (const Geometry *g, const float *M, int64_t k0, int64_t nk, const float *bias, float *y)
@@ -237,7 +244,7 @@ transform_output (const Geometry *g, const float *M, int64_t k0, int64_t nk, con
   int64_t K = d->out_c;
   size_t ms = (size_t) nk;
 #pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < g->tiles; t++)
+  for (int64_t t = 0; t < g->nt; t++)
     {
       int64_t b, oy, ox;
       tile_origin (g, t, &b, &oy, &ox);
@@ -246,7 +253,7 @@ transform_output (const Geometry *g, const float *M, int64_t k0, int64_t nk, con
         {
           int n = (int) MIN (CV, nk - kk);
           for (int xi = 0; xi < XI; xi++)
-            memcpy (m + xi * CV, M + ((size_t) xi * g->tiles + t) * ms + kk, sizeof (float) * (size_t) n);
+            memcpy (m + xi * CV, M + ((size_t) xi * g->nt + t) * ms + kk, sizeof (float) * (size_t) n);
           output_tile (m, o);
           for (int i = 0; i < TILE && oy + i < d->out_h; i++)
             for (int j = 0; j < TILE && ox + j < d->out_w; j++)
@@ -268,9 +275,18 @@ multiply (const Geometry *g, int64_t C, int64_t nk, const float *V, const float 
   sc_cpu_blas_serial_begin (&saved);
 #pragma omp parallel for schedule(dynamic, 1)
   for (int xi = 0; xi < XI; xi++)
-    sc_cpu_gemm_serial (false, false, g->tiles, nk, C, 1.0f, V + (size_t) xi * g->tiles * C, C,
-                        U + (size_t) xi * C * nk, nk, 0.0f, M + (size_t) xi * g->tiles * nk, nk);
+    sc_cpu_gemm_serial (false, false, g->nt, nk, C, 1.0f, V + (size_t) xi * g->nt * C, C,
+                        U + (size_t) xi * C * nk, nk, 0.0f, M + (size_t) xi * g->nt * nk, nk);
   sc_cpu_blas_serial_end (saved);
+}
+
+void
+sc_cpu_conv2d_winograd_set_blocking (size_t max_floats, int64_t min_tiles)
+{
+  g_mutex_lock (&scratch_lock);
+  block_floats = max_floats ? max_floats : BLOCK_FLOATS;
+  min_tile_block = min_tiles ? min_tiles : MIN_TILE_BLOCK;
+  g_mutex_unlock (&scratch_lock);
 }
 
 gboolean
@@ -278,11 +294,14 @@ sc_cpu_conv2d_winograd (const ScConv2dDesc *d, const float *x, const float *w, c
 {
   if (d->kernel_h != 3 || d->kernel_w != 3 || d->stride != 1)
     return FALSE;
-  Geometry g = { d, (d->out_h + TILE - 1) / TILE, (d->out_w + TILE - 1) / TILE, 0 };
+  Geometry g = { d, (d->out_h + TILE - 1) / TILE, (d->out_w + TILE - 1) / TILE, 0, 0, 0 };
   g.tiles = d->batch * g.tiles_h * g.tiles_w;
   int64_t C = d->in_c, K = d->out_c;
-  int64_t block = MAX (CV, MIN (K, (int64_t) (U_BLOCK_FLOATS / (XI * (size_t) C)) / CV * CV));
-  size_t v_n = (size_t) XI * g.tiles * C, u_n = (size_t) XI * C * block, m_n = (size_t) XI * g.tiles * block;
+  /* Blocks of output channels (for U) and of tiles (for V and M) keep each buffer near block_floats
+   * however large the layer. */
+  int64_t block = MAX (CV, MIN (K, (int64_t) (block_floats / (XI * (size_t) C)) / CV * CV));
+  int64_t tile_block = MIN (g.tiles, MAX (min_tile_block, (int64_t) (block_floats / (XI * (size_t) MAX (C, block)))));
+  size_t v_n = (size_t) XI * tile_block * C, u_n = (size_t) XI * C * block, m_n = (size_t) XI * tile_block * block;
 
   g_mutex_lock (&scratch_lock);
   if (scratch_floats < v_n + u_n + m_n)
@@ -298,13 +317,19 @@ sc_cpu_conv2d_winograd (const ScConv2dDesc *d, const float *x, const float *w, c
       scratch_floats = v_n + u_n + m_n;
     }
   float *V = scratch, *U = V + v_n, *M = U + u_n;
-  transform_input (&g, x, V);
   for (int64_t k0 = 0; k0 < K; k0 += block)
     {
       int64_t nk = MIN (block, K - k0);
       transform_weights (d, w, k0, nk, U);
-      multiply (&g, C, nk, V, U, M);
-      transform_output (&g, M, k0, nk, bias, y);
+      for (g.t0 = 0; g.t0 < g.tiles; g.t0 += tile_block)
+        {
+          g.nt = MIN (tile_block, g.tiles - g.t0);
+          /* With a single tile block, V is transformed once for all channel blocks. */
+          if (k0 == 0 || g.tiles > tile_block)
+            transform_input (&g, x, V);
+          multiply (&g, C, nk, V, U, M);
+          transform_output (&g, M, k0, nk, bias, y);
+        }
     }
   g_mutex_unlock (&scratch_lock);
   return TRUE;

@@ -81,6 +81,8 @@ gboolean sc_cpu_conv2d_winograd (const ScConv2dDesc *d, const float *x, const fl
  * transforms pay for themselves. */
 gboolean sc_cpu_conv2d_winograd_suits (const ScConv2dDesc *d);
 #define SC_CPU_WINOGRAD_MIN_PIXELS 1024
+/* For tests: the most floats per transform buffer and the fewest tiles per block (0, 0: defaults). */
+void sc_cpu_conv2d_winograd_set_blocking (size_t max_floats, int64_t min_tiles);
 
 /* norms */
 void sc_cpu_group_norm (const float *x, float *y, int64_t B, int64_t HW, int64_t C, int groups,
