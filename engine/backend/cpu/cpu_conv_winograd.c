@@ -157,6 +157,20 @@ output_tile (const float *restrict m, float *restrict y)
     }
 }
 
+/* Copies n ≤ CV floats; a whole vector inline (a libc call per 64 bytes cost 15% of a VAE decode). */
+static inline __attribute__ ((always_inline)) void
+copy_vec (float *restrict dst, const float *restrict src, int n)
+{
+  if (n == CV)
+    {
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
+        dst[l] = src[l];
+    }
+  else
+    memcpy (dst, src, sizeof (float) * (size_t) n);
+}
+
 typedef struct {
   const ScConv2dDesc *d;
   int64_t tiles_h, tiles_w, tiles; /* tiles per column, per row, in all */
@@ -201,7 +215,7 @@ transform_input (const Geometry *g, const float *x, float *V)
                     memset (p, 0, sizeof (float) * CV);
                   else
                     {
-                      memcpy (p, x + ((b * d->in_h + iy) * d->in_w + ix) * C + c0, sizeof (float) * (size_t) n);
+                      copy_vec (p, x + ((b * d->in_h + iy) * d->in_w + ix) * C + c0, n);
                       if (n < CV)
                         memset (p + n, 0, sizeof (float) * (size_t) (CV - n));
                     }
@@ -209,7 +223,7 @@ transform_input (const Geometry *g, const float *x, float *V)
             }
           input_tile (patch, v);
           for (int xi = 0; xi < XI; xi++)
-            memcpy (V + ((size_t) xi * g->nt + t) * C + c0, v + xi * CV, sizeof (float) * (size_t) n);
+            copy_vec (V + ((size_t) xi * g->nt + t) * C + c0, v + xi * CV, n);
         }
     }
 }
@@ -228,10 +242,10 @@ transform_weights (const ScConv2dDesc *d, const float *w, int64_t k0, int64_t nk
         int n = (int) MIN (CV, nk - kk);
         float g[9 * CV] = { 0 }, u[XI * CV];
         for (int tap = 0; tap < 9; tap++)
-          memcpy (g + tap * CV, w + (tap * C + c) * K + k0 + kk, sizeof (float) * (size_t) n);
+          copy_vec (g + tap * CV, w + (tap * C + c) * K + k0 + kk, n);
         weight_tile (g, u);
         for (int xi = 0; xi < XI; xi++)
-          memcpy (U + xi * us + (size_t) c * nk + kk, u + xi * CV, sizeof (float) * (size_t) n);
+          copy_vec (U + xi * us + (size_t) c * nk + kk, u + xi * CV, n);
       }
 }
 
@@ -253,15 +267,25 @@ transform_output (const Geometry *g, const float *M, int64_t k0, int64_t nk, con
         {
           int n = (int) MIN (CV, nk - kk);
           for (int xi = 0; xi < XI; xi++)
-            memcpy (m + xi * CV, M + ((size_t) xi * g->nt + t) * ms + kk, sizeof (float) * (size_t) n);
+            copy_vec (m + xi * CV, M + ((size_t) xi * g->nt + t) * ms + kk, n);
           output_tile (m, o);
+          float bv[CV] = { 0 };
+          if (bias)
+            copy_vec (bv, bias + k0 + kk, n);
           for (int i = 0; i < TILE && oy + i < d->out_h; i++)
             for (int j = 0; j < TILE && ox + j < d->out_w; j++)
               {
                 float *dst = y + ((b * d->out_h + oy + i) * d->out_w + ox + j) * K + k0 + kk;
                 const float *src = o + (i * TILE + j) * CV;
-                for (int l = 0; l < n; l++)
-                  dst[l] = src[l] + (bias ? bias[k0 + kk + l] : 0.0f);
+                if (n == CV)
+                  {
+#pragma omp simd
+                    for (int l = 0; l < CV; l++)
+                      dst[l] = src[l] + bv[l];
+                  }
+                else
+                  for (int l = 0; l < n; l++)
+                    dst[l] = src[l] + bv[l];
               }
         }
     }
