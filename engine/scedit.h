@@ -7,6 +7,7 @@
 #pragma once
 
 #include "backend/backend.h"
+#include "backend/device.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/tensor.h"

@@ -101,10 +101,12 @@ on_visible_toggled (GtkToggleButton *button, ScConditionRow *self)
 
 typedef struct {
   char *path;          /* load this file … */
+  ScImage *given;      /* … or use this picture as it is (a dropped or pasted texture) … */
   ScImage *image;      /* … or extract the condition from this image */
   ScControlKind kind;
   GBytes *picture;     /* out: 8-bit RGB */
   int width, height;
+  GTask *caller;       /* sc_condition_row_accept_*'s task, told how it ended; NULL none */
 } PictureJob;
 
 static void
@@ -112,8 +114,10 @@ picture_job_free (gpointer data)
 {
   PictureJob *j = data;
   g_free (j->path);
+  sc_image_free (j->given);
   sc_image_free (j->image);
   g_clear_pointer (&j->picture, g_bytes_unref);
+  g_clear_object (&j->caller);
   g_free (j);
 }
 
@@ -131,6 +135,8 @@ picture_job_run (GTask *task, gpointer source, gpointer data, GCancellable *canc
   g_autoptr (ScImage) rgb = NULL;
   if (loaded)
     rgb = sc_image_to_rgb8 (loaded, &error);
+  else if (j->given)
+    rgb = g_steal_pointer (&j->given);
   else
     {
       /* the annotator at the image's own size (multiples of 8, as every render is) */
@@ -151,22 +157,33 @@ picture_job_run (GTask *task, gpointer source, gpointer data, GCancellable *canc
 }
 
 static void
+picture_failed (ScConditionRow *self, const GError *error)
+{
+  g_autofree char *msg = g_strdup_printf (_("Could not use the picture: %s"), error->message);
+  toast (self, msg);
+}
+
+static void
 picture_job_done (GObject *source, GAsyncResult *result, gpointer user)
 {
-  g_autoptr (GError) error = NULL;
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return; /* the row is gone */
-      ScConditionRow *self = SC_CONDITION_ROW (source);
-      g_autofree char *msg = g_strdup_printf (_("Could not use the picture: %s"), error->message);
-      toast (self, msg);
-      return;
-    }
   ScConditionRow *self = SC_CONDITION_ROW (source);
   PictureJob *j = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GTask) caller = g_steal_pointer (&j->caller);
+  GError *error = NULL;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) /* cancelled: the row is gone */
+        picture_failed (self, error);
+      if (caller)
+        g_task_return_error (caller, error);
+      else
+        g_error_free (error);
+      return;
+    }
   sc_document_set_condition_picture (self->document, self->index, j->picture, j->width, j->height,
                                      j->image != NULL);
+  if (caller)
+    g_task_return_boolean (caller, TRUE);
 }
 
 static void
@@ -178,18 +195,62 @@ start_job (ScConditionRow *self, PictureJob *job)
   g_task_run_in_thread (task, picture_job_run);
 }
 
+void
+sc_condition_row_accept_file (ScConditionRow *self, GFile *file, GAsyncReadyCallback callback, gpointer user)
+{
+  g_return_if_fail (SC_IS_CONDITION_ROW (self) && G_IS_FILE (file));
+  char *path = g_file_get_path (file);
+  if (!path)
+    {
+      GError *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, _("Only local files can be used"));
+      picture_failed (self, error);
+      g_task_report_error (self, callback, user, sc_condition_row_accept_file, error);
+      return;
+    }
+  PictureJob *job = g_new0 (PictureJob, 1);
+  job->path = path;
+  if (callback)
+    job->caller = g_task_new (self, NULL, callback, user);
+  start_job (self, job);
+}
+
+static ScImage *texture_to_image (GdkTexture *texture, GError **error);
+
+void
+sc_condition_row_accept_texture (ScConditionRow *self, GdkTexture *texture, GAsyncReadyCallback callback,
+                                 gpointer user)
+{
+  g_return_if_fail (SC_IS_CONDITION_ROW (self) && GDK_IS_TEXTURE (texture));
+  GError *error = NULL;
+  ScImage *given = texture_to_image (texture, &error);
+  if (!given)
+    {
+      picture_failed (self, error);
+      g_task_report_error (self, callback, user, sc_condition_row_accept_texture, error);
+      return;
+    }
+  PictureJob *job = g_new0 (PictureJob, 1);
+  job->given = given;
+  if (callback)
+    job->caller = g_task_new (self, NULL, callback, user);
+  start_job (self, job);
+}
+
+gboolean
+sc_condition_row_accept_finish (ScConditionRow *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 static void
 on_image_chosen (GtkNativeDialog *dialog, int response, ScConditionRow *self)
 {
   g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog))
                                                            : NULL;
-  g_autofree char *path = file ? g_file_get_path (file) : NULL;
   g_clear_object (&self->chooser);
-  if (!path)
-    return;
-  PictureJob *job = g_new0 (PictureJob, 1);
-  job->path = g_steal_pointer (&path);
-  start_job (self, job);
+  if (file)
+    sc_condition_row_accept_file (self, file, NULL, NULL);
 }
 
 static void
@@ -236,24 +297,26 @@ choose_controller (GtkWidget *widget, const char *action, GVariant *param)
                 G_CALLBACK (on_controller_chosen));
 }
 
-/* The canvas texture as 8-bit RGB (the renders are opaque, so premultiplied alpha is no concern). */
+/* A texture as 8-bit RGB, any transparency over white as sc_image_to_rgb8 does for files (GDK hands out
+ * premultiplied pixels, so that is the colour plus the missing alpha). */
 static ScImage *
-texture_to_image (GdkTexture *texture)
+texture_to_image (GdkTexture *texture, GError **error)
 {
   int w = gdk_texture_get_width (texture), h = gdk_texture_get_height (texture);
-  g_autofree guint8 *argb = g_malloc ((gsize) w * h * 4);
-  gdk_texture_download (texture, argb, (gsize) w * 4);
-  ScImage *img = sc_image_new (w, h, 3, 8, NULL);
+  ScImage *img = sc_image_new (w, h, 3, 8, error); /* refuses a picture too large before the download */
   if (!img)
     return NULL;
+  g_autofree guint8 *argb = g_malloc ((gsize) w * h * 4);
+  gdk_texture_download (texture, argb, (gsize) w * 4);
   guint8 *out = img->data;
   for (gsize i = 0; i < (gsize) w * h; i++)
     {
       guint32 px;
       memcpy (&px, argb + 4 * i, 4); /* cairo ARGB32 in native byte order */
-      out[3 * i] = (px >> 16) & 0xff;
-      out[3 * i + 1] = (px >> 8) & 0xff;
-      out[3 * i + 2] = px & 0xff;
+      guint white = 255 - (px >> 24);
+      out[3 * i] = (guint8) (((px >> 16) & 0xff) + white);
+      out[3 * i + 1] = (guint8) (((px >> 8) & 0xff) + white);
+      out[3 * i + 2] = (guint8) ((px & 0xff) + white);
     }
   return img;
 }
@@ -270,9 +333,56 @@ from_canvas (GtkWidget *widget, const char *action, GVariant *param)
       return;
     }
   PictureJob *job = g_new0 (PictureJob, 1);
-  job->image = texture_to_image (texture);
+  job->image = texture_to_image (texture, NULL);
   job->kind = sc_document_get_condition_kind (self->document, self->index);
   start_job (self, job);
+}
+
+/* ---- drops and pastes: the row they land on takes them, not the window ---- */
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, ScConditionRow *self)
+{
+  if (G_VALUE_HOLDS (value, GDK_TYPE_TEXTURE))
+    {
+      sc_condition_row_accept_texture (self, g_value_get_object (value), NULL, NULL);
+      return TRUE;
+    }
+  GFile *file = NULL;
+  if (G_VALUE_HOLDS (value, G_TYPE_FILE))
+    file = g_value_get_object (value);
+  else if (G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    {
+      GSList *files = gdk_file_list_get_files (g_value_get_boxed (value)); /* the list keeps the files */
+      file = files ? files->data : NULL; /* one picture per condition: the first */
+      g_slist_free (files);
+    }
+  if (!file)
+    return FALSE;
+  sc_condition_row_accept_file (self, file, NULL, NULL);
+  return TRUE;
+}
+
+static void
+paste_done (GObject *source, GAsyncResult *result, gpointer user)
+{
+  g_autoptr (ScConditionRow) self = user;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->document)
+    return; /* the row is gone */
+  if (!texture)
+    toast (self, _("The clipboard holds no picture"));
+  else
+    sc_condition_row_accept_texture (self, texture, NULL, NULL);
+}
+
+static void
+paste_image (GtkWidget *widget, const char *action, GVariant *param)
+{
+  ScConditionRow *self = SC_CONDITION_ROW (widget);
+  gdk_clipboard_read_texture_async (gtk_widget_get_clipboard (widget), self->cancellable, paste_done,
+                                    g_object_ref (self));
 }
 
 static void
@@ -329,6 +439,9 @@ sc_condition_row_class_init (ScConditionRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ScConditionRow, controller_button);
   gtk_widget_class_install_action (widget_class, "condition.load-image", NULL, load_image);
   gtk_widget_class_install_action (widget_class, "condition.from-canvas", NULL, from_canvas);
+  gtk_widget_class_install_action (widget_class, "condition.paste-image", NULL, paste_image);
+  /* Ctrl+V with the focus in this row pastes here (elsewhere the window's Ctrl+V pastes the image) */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "condition.paste-image", NULL);
   gtk_widget_class_install_action (widget_class, "condition.clear", NULL, clear_picture);
   gtk_widget_class_install_action (widget_class, "condition.choose-controller", NULL, choose_controller);
   gtk_widget_class_install_action (widget_class, "condition.remove", NULL, remove_layer);
@@ -339,6 +452,12 @@ sc_condition_row_init (ScConditionRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
+  /* a texture first: a browser offers the picture itself besides its web address */
+  GType types[] = { GDK_TYPE_TEXTURE, GDK_TYPE_FILE_LIST, G_TYPE_FILE };
+  GtkDropTarget *drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
+  gtk_drop_target_set_gtypes (drop, types, G_N_ELEMENTS (types));
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 }
 
 GtkWidget *

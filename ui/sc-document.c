@@ -26,9 +26,12 @@ struct _ScDocument {
   ScUndoStack *undo;
 };
 
-/* One side of an undo step: a layer's pixels in a rectangle, or a condition's weight. */
+/* One side of an undo step: a layer's pixels in a rectangle, a condition's weight, or the outpaint
+ * margins. */
 typedef struct {
   gboolean is_weight;
+  gboolean is_extension;
+  int margins[4];
   ScLayerKind layer;
   guint condition;
   ScPaintRect rect;
@@ -357,8 +360,19 @@ sc_document_extend (ScDocument *self, int left, int top, int right, int bottom)
 {
   g_return_if_fail (SC_IS_DOCUMENT (self));
   const int add[4] = { left, top, right, bottom };
+  UndoState *before = g_new0 (UndoState, 1), *after = g_new0 (UndoState, 1);
+  before->is_extension = after->is_extension = TRUE;
+  memcpy (before->margins, self->outpaint, sizeof self->outpaint);
   for (int i = 0; i < 4; i++)
-    self->outpaint[i] = CLAMP (self->outpaint[i] + add[i], 0, 1024);
+    after->margins[i] = CLAMP (self->outpaint[i] + add[i], 0, SC_DOCUMENT_EXTEND_MAX);
+  if (memcmp (before->margins, after->margins, sizeof after->margins) == 0)
+    {
+      undo_state_free (before);
+      undo_state_free (after);
+      return;
+    }
+  memcpy (self->outpaint, after->margins, sizeof self->outpaint);
+  sc_undo_stack_push (self->undo, NULL, before, after); /* one step per call: a handle drag, a menu press */
   g_signal_emit (self, signals[CHANGED], 0);
 }
 
@@ -557,6 +571,13 @@ sc_document_set_condition_visible (ScDocument *self, guint index, gboolean visib
   emit_changed (self, FALSE);
 }
 
+gboolean
+sc_document_get_condition_is_map (ScDocument *self, guint index)
+{
+  Condition *c = get_condition (self, index);
+  return c && c->is_map;
+}
+
 const char *
 sc_document_get_condition_controller (ScDocument *self, guint index)
 {
@@ -706,6 +727,12 @@ apply_undo_state (gpointer state, gpointer user)
       sc_document_set_condition_weight (self, u->condition, u->weight);
       return;
     }
+  if (u->is_extension)
+    {
+      memcpy (self->outpaint, u->margins, sizeof self->outpaint);
+      g_signal_emit (self, signals[CHANGED], 0);
+      return;
+    }
   int w, h, ch;
   GBytes *old = sc_document_get_layer_pixels (self, u->layer, u->condition, &w, &h, &ch);
   if (!old || w != u->width || h != u->height)
@@ -783,6 +810,21 @@ GBytes *
 sc_document_get_mask (ScDocument *self, int *width, int *height)
 {
   return sc_document_get_layer_pixels (self, SC_LAYER_MASK, 0, width, height, NULL);
+}
+
+void
+sc_document_set_mask (ScDocument *self, GBytes *mask, int width, int height)
+{
+  g_return_if_fail (SC_IS_DOCUMENT (self));
+  g_return_if_fail (!mask || g_bytes_get_size (mask) == (gsize) width * height);
+  if (mask)
+    set_layer_pixels (self, SC_LAYER_MASK, 0, mask, width, height);
+  else if (self->mask)
+    {
+      g_clear_pointer (&self->mask, g_bytes_unref);
+      self->mask_width = self->mask_height = 0;
+      emit_changed (self, FALSE);
+    }
 }
 
 gboolean

@@ -24,7 +24,9 @@ gboolean sc_document_get_seed_locked (ScDocument *self);
 void sc_document_reroll_seed (ScDocument *self);
 /* The request for the current settings (strings borrowed from the document until it changes). */
 void sc_document_to_request (ScDocument *self, ScRequest *r);
-/* Outpainting: pixels the next render adds to the current image on each side (accumulates; 0–1024). */
+/* Outpainting: pixels the next render adds to the current image on each side (accumulates; 0 to
+ * SC_DOCUMENT_EXTEND_MAX). Each call that changes the margins is one undo step. */
+#define SC_DOCUMENT_EXTEND_MAX 1024
 void sc_document_extend (ScDocument *self, int left, int top, int right, int bottom);
 void sc_document_get_extension (ScDocument *self, int margins[4]);
 /* After a render that extended the image (its result already includes the margins). */
@@ -57,6 +59,8 @@ gboolean sc_document_get_condition_visible (ScDocument *self, guint index);
 void sc_document_set_condition_visible (ScDocument *self, guint index, gboolean visible);
 const char *sc_document_get_condition_controller (ScDocument *self, guint index);
 void sc_document_set_condition_controller (ScDocument *self, guint index, const char *path);
+/* Whether the picture already is the condition map (see sc_document_set_condition_picture). */
+gboolean sc_document_get_condition_is_map (ScDocument *self, guint index);
 
 /* Painting. The active layer is what the canvas paints on: the image (8-bit RGB, set by whoever shows
  * one), the mask (8-bit grey at the document size, white = repaint, made on first paint) or a condition's
@@ -79,6 +83,9 @@ GBytes *sc_document_get_layer_pixels (ScDocument *self, ScLayerKind kind, guint 
 gboolean sc_document_paint (ScDocument *self, const ScPaintTool *tool, const double *points, guint n_points);
 void sc_document_set_image (ScDocument *self, GBytes *rgb, int width, int height);
 GBytes *sc_document_get_mask (ScDocument *self, int *width, int *height);
+/* Replaces the mask (8-bit grey, width × height bytes; NULL clears it) without an undo step: for a mask
+ * restored from a saved image. */
+void sc_document_set_mask (ScDocument *self, GBytes *mask, int width, int height);
 gboolean sc_document_undo (ScDocument *self);
 gboolean sc_document_redo (ScDocument *self);
 ScUndoStack *sc_document_get_undo_stack (ScDocument *self);

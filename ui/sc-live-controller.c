@@ -12,11 +12,12 @@ struct _ScLiveController {
   guint64 changes;         /* document changes seen */
   guint64 submitted_changes; /* changes when the newest request was submitted */
   guint64 request_id;      /* the newest live request, 0 none */
+  int steps, size;         /* live quality: sampling steps, the long side's cap in pixels */
 };
 
 G_DEFINE_FINAL_TYPE (ScLiveController, sc_live_controller, G_TYPE_OBJECT)
 
-enum { PROP_0, PROP_ACTIVE, PROP_BUSY, PROP_STALE, PROP_LAST_SECONDS, N_PROPS };
+enum { PROP_0, PROP_ACTIVE, PROP_BUSY, PROP_STALE, PROP_LAST_SECONDS, PROP_STEPS, PROP_SIZE, N_PROPS };
 static GParamSpec *properties[N_PROPS];
 
 enum { RENDER, CANCEL, N_SIGNALS };
@@ -113,6 +114,43 @@ sc_live_controller_set_active (ScLiveController *self, gboolean active)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACTIVE]);
 }
 
+/* A new live quality re-renders what is shown, as any other change of what a live render makes. */
+static void
+set_quality (ScLiveController *self, int *field, int value, guint prop)
+{
+  if (*field == value)
+    return;
+  *field = value;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+  if (self->active)
+    {
+      set_flag (self, &self->stale, TRUE, PROP_STALE);
+      schedule (self);
+    }
+}
+
+/* v rounded to a multiple of 8 (what the engine takes), at least 8. */
+static int
+round8 (double v)
+{
+  return MAX (8, (int) (v / 8 + 0.5) * 8);
+}
+
+void
+sc_live_controller_build_request (ScLiveController *self, ScRequest *r)
+{
+  g_return_if_fail (SC_IS_LIVE_CONTROLLER (self));
+  sc_document_to_request (self->document, r);
+  r->steps = self->steps;
+  int long_side = MAX (r->width, r->height);
+  if (!r->init_image && long_side > self->size)
+    {
+      double scale = (double) self->size / long_side;
+      r->width = round8 (r->width * scale);
+      r->height = round8 (r->height * scale);
+    }
+}
+
 gboolean
 sc_live_controller_get_active (ScLiveController *self)
 {
@@ -169,6 +207,8 @@ sc_live_controller_get_property (GObject *object, guint prop_id, GValue *value, 
     case PROP_BUSY: g_value_set_boolean (value, self->busy); break;
     case PROP_STALE: g_value_set_boolean (value, self->stale); break;
     case PROP_LAST_SECONDS: g_value_set_double (value, self->last_seconds); break;
+    case PROP_STEPS: g_value_set_int (value, self->steps); break;
+    case PROP_SIZE: g_value_set_int (value, self->size); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -176,9 +216,12 @@ sc_live_controller_get_property (GObject *object, guint prop_id, GValue *value, 
 static void
 sc_live_controller_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
+  ScLiveController *self = SC_LIVE_CONTROLLER (object);
   switch (prop_id)
     {
-    case PROP_ACTIVE: sc_live_controller_set_active (SC_LIVE_CONTROLLER (object), g_value_get_boolean (value)); break;
+    case PROP_ACTIVE: sc_live_controller_set_active (self, g_value_get_boolean (value)); break;
+    case PROP_STEPS: set_quality (self, &self->steps, g_value_get_int (value), PROP_STEPS); break;
+    case PROP_SIZE: set_quality (self, &self->size, g_value_get_int (value), PROP_SIZE); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -196,6 +239,8 @@ sc_live_controller_class_init (ScLiveControllerClass *klass)
   properties[PROP_BUSY] = g_param_spec_boolean ("busy", NULL, NULL, FALSE, ro);
   properties[PROP_STALE] = g_param_spec_boolean ("stale", NULL, NULL, FALSE, ro);
   properties[PROP_LAST_SECONDS] = g_param_spec_double ("last-seconds", NULL, NULL, 0, G_MAXDOUBLE, 0, ro);
+  properties[PROP_STEPS] = g_param_spec_int ("steps", NULL, NULL, 1, 150, SC_LIVE_DEFAULT_STEPS, ro | G_PARAM_WRITABLE);
+  properties[PROP_SIZE] = g_param_spec_int ("size", NULL, NULL, 64, 4096, SC_LIVE_DEFAULT_SIZE, ro | G_PARAM_WRITABLE);
   g_object_class_install_properties (object_class, N_PROPS, properties);
   signals[RENDER] = g_signal_new ("render", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                   G_TYPE_NONE, 0);
@@ -206,6 +251,8 @@ sc_live_controller_class_init (ScLiveControllerClass *klass)
 static void
 sc_live_controller_init (ScLiveController *self)
 {
+  self->steps = SC_LIVE_DEFAULT_STEPS;
+  self->size = SC_LIVE_DEFAULT_SIZE;
 }
 
 ScLiveController *

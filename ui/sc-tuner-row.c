@@ -20,6 +20,14 @@ on_strength_changed (GtkAdjustment *adjustment, ScTunerRow *self)
   sc_document_set_style_strength (self->document, self->index, gtk_adjustment_get_value (adjustment));
 }
 
+/* The strength may change from outside (an opened image restores it). */
+static void
+sync_strength (ScTunerRow *self)
+{
+  if (self->index < sc_document_get_n_styles (self->document))
+    gtk_adjustment_set_value (self->strength_adjustment, sc_document_get_style_strength (self->document, self->index));
+}
+
 static void
 remove_tuner (GtkWidget *widget, const char *action, GVariant *param)
 {
@@ -33,6 +41,8 @@ static void
 sc_tuner_row_dispose (GObject *object)
 {
   ScTunerRow *self = SC_TUNER_ROW (object);
+  if (self->document)
+    g_signal_handlers_disconnect_by_data (self->document, self);
   g_clear_object (&self->document);
   G_OBJECT_CLASS (sc_tuner_row_parent_class)->dispose (object);
 }
@@ -69,6 +79,7 @@ sc_tuner_row_new (ScDocument *document, guint index)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self), sc_document_get_style_path (document, index));
   gtk_adjustment_set_value (self->strength_adjustment, sc_document_get_style_strength (document, index));
   g_signal_connect (self->strength_adjustment, "value-changed", G_CALLBACK (on_strength_changed), self);
+  g_signal_connect_swapped (document, "changed", G_CALLBACK (sync_strength), self);
   return GTK_WIDGET (self);
 }
 

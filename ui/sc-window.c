@@ -2,10 +2,12 @@
 
 #include "sc-window.h"
 
+#include "backend/device.h"
 #include "core/error.h"
 #include "sc-config.h"
 #include "sc-condition-row.h"
 #include "sc-create-panel.h"
+#include "sc-document-png.h"
 #include "sc-live-controller.h"
 #include "sc-model-manager.h"
 
@@ -44,6 +46,7 @@ struct _ScWindow {
   guint64 live_item_id;       /* the history entry Live mode keeps refining, 0 none */
   gboolean user_cancelled;
   char *model_path;           /* the model the engine has loaded */
+  char *device_warned;        /* the unusable device last toasted about (once per choice) */
   ScHistoryItem *shown;       /* the render on the canvas (for Save) */
   GtkNativeDialog *chooser;
   GCancellable *cancellable;  /* file reads and writes; cancelled when the window goes */
@@ -125,10 +128,13 @@ static void
 on_progress (gpointer user, guint64 id, int step, int n_steps, const ScImage *preview)
 {
   ScWindow *self = user;
-  if (id != self->render_id || !preview)
+  if (id != self->render_id)
     return;
-  g_autoptr (GdkTexture) texture = sc_texture_new_for_image (preview);
-  sc_canvas_set_texture (self->canvas, texture);
+  if (preview) /* none with the "none" preview method; 1/8 or full size: the canvas scales it to fit */
+    {
+      g_autoptr (GdkTexture) texture = sc_texture_new_for_image (preview);
+      sc_canvas_set_texture (self->canvas, texture);
+    }
   gtk_progress_bar_set_fraction (self->progress_bar, (double) (step + 1) / n_steps);
   g_autofree char *text = g_strdup_printf (_("Step %d of %d"), step + 1, n_steps);
   gtk_progress_bar_set_text (self->progress_bar, text);
@@ -222,14 +228,44 @@ sc_window_load_model (ScWindow *self, const char *path)
     sc_window_toast (self, _("Loading the model…"));
 }
 
+/* This build renders on the CPU: a chosen device it cannot use is said once, not silently ignored. */
+static void
+warn_device (ScWindow *self)
+{
+  g_autofree char *id = self->settings ? g_settings_get_string (self->settings, "device") : NULL;
+  if (!id || sc_device_id_usable (id, NULL))
+    {
+      g_clear_pointer (&self->device_warned, g_free);
+      return;
+    }
+  if (g_strcmp0 (id, self->device_warned) == 0)
+    return;
+  if (g_str_has_prefix (id, "cuda:"))
+    sc_window_toast (self, _("CUDA is not built into this version; rendering on the CPU"));
+  else
+    {
+      g_autofree char *msg = g_strdup_printf (_("The device “%s” is not available; rendering on the CPU"), id);
+      sc_window_toast (self, msg);
+    }
+  g_free (self->device_warned);
+  self->device_warned = g_steal_pointer (&id);
+}
+
+/* live: Live mode's request (its own steps and size); else the Create panel's settings as they are. */
 static guint64
-submit_render (ScWindow *self)
+submit_render (ScWindow *self, gboolean live)
 {
   ScRequest r;
-  sc_document_to_request (self->document, &r);
+  if (live)
+    sc_live_controller_build_request (self->live, &r);
+  else
+    sc_document_to_request (self->document, &r);
   /* a model still loading is the one the user wants: rendering with it also finishes the load */
   r.model_path = self->load_id ? (char *) sc_document_get_model_path (self->document) : self->model_path;
   r.n_threads = self->settings ? g_settings_get_int (self->settings, "threads") : 0;
+  /* the schema's enum values are ScPreviewMode's */
+  r.preview = self->settings ? (ScPreviewMode) g_settings_get_enum (self->settings, "preview-method") : SC_PREVIEW_FAST;
+  warn_device (self);
   self->user_cancelled = FALSE;
   self->render_id = sc_engine_submit (self->engine, &r);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
@@ -249,7 +285,7 @@ generate (GtkWidget *widget, const char *action, GVariant *param)
     sc_document_reroll_seed (self->document);
   if (sc_live_controller_get_active (self->live) && seed != sc_document_get_seed (self->document))
     return; /* the new seed is a change: Live renders it */
-  submit_render (self);
+  submit_render (self, FALSE);
 }
 
 /* ---- Live mode: the controller decides when, the window submits (the seed stays as it is) ---- */
@@ -257,7 +293,7 @@ generate (GtkWidget *widget, const char *action, GVariant *param)
 static void
 on_live_render (ScLiveController *live, ScWindow *self)
 {
-  sc_live_controller_submitted (live, self->model_path ? submit_render (self) : 0);
+  sc_live_controller_submitted (live, self->model_path ? submit_render (self, TRUE) : 0);
 }
 
 static void
@@ -535,6 +571,7 @@ show_models (GtkWidget *widget, const char *action, GVariant *param)
 typedef struct {
   ScImage *image;
   char *json;
+  ScDocumentPng *work; /* the layers saved with it; NULL none */
 } Opened;
 
 static void
@@ -543,6 +580,7 @@ opened_free (gpointer data)
   Opened *o = data;
   sc_image_free (o->image);
   g_free (o->json);
+  sc_document_png_free (o->work);
   g_free (o);
 }
 
@@ -568,6 +606,7 @@ open_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   g_autoptr (GHashTable) text = sc_png_read_text (path, NULL); /* a JPEG has none: not an error */
   if (text)
     o->json = g_strdup (g_hash_table_lookup (text, "scedit"));
+  o->work = o->json ? sc_document_png_read (path, o->json) : NULL;
   g_task_return_pointer (task, o, opened_free);
 }
 
@@ -603,6 +642,11 @@ open_done (GObject *source, GAsyncResult *res, gpointer user)
   else
     msg = g_strdup_printf (_("“%s” holds no SCEdit settings"), name);
   sc_window_toast (self, msg);
+  g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+  if (o->work)
+    sc_document_png_restore (o->work, self->document, notes);
+  for (guint i = 0; i < notes->len; i++)
+    sc_window_toast (self, g_ptr_array_index (notes, i));
   if (self->model_path)
     gtk_stack_set_visible_child_name (self->main_stack, "ready");
   opened_free (o);
@@ -703,14 +747,15 @@ open_image (GtkWidget *widget, const char *action, GVariant *param)
                image_chosen, NULL, NULL);
 }
 
-/* Saving: the PNG (with both parameter chunks) is written on a worker thread. */
+/* Saving: the PNG (both parameter chunks, the document's layers) is written on a worker thread. */
 static void
 save_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   ScHistoryItem *item = data;
   const char *path = g_object_get_data (G_OBJECT (task), "sc-path");
+  ScDocumentPng *work = g_object_get_data (G_OBJECT (task), "sc-work");
   GError *error = NULL;
-  if (sc_result_save_png (sc_history_item_get_result (item), path, &error))
+  if (sc_document_png_write (work, sc_history_item_get_result (item), path, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -734,9 +779,10 @@ save_done (GObject *source, GAsyncResult *res, gpointer user)
   g_clear_error (&error);
 }
 
-static void
-save_chosen (ScWindow *self, GFile *file)
+void
+sc_window_save_image (ScWindow *self, GFile *file)
 {
+  g_return_if_fail (SC_IS_WINDOW (self) && G_IS_FILE (file));
   if (!self->shown)
     return;
   char *path = g_file_get_path (file);
@@ -747,6 +793,9 @@ save_chosen (ScWindow *self, GFile *file)
     }
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, save_done, NULL);
   g_object_set_data_full (G_OBJECT (task), "sc-path", path, g_free);
+  /* the layers as they are now, with the render shown: the work to come back to */
+  g_object_set_data_full (G_OBJECT (task), "sc-work", sc_document_png_snapshot (self->document),
+                          (GDestroyNotify) sc_document_png_free);
   g_task_set_task_data (task, g_object_ref (self->shown), g_object_unref);
   g_task_run_in_thread (task, save_thread);
 }
@@ -758,7 +807,7 @@ save_image (GtkWidget *widget, const char *action, GVariant *param)
   if (!self->shown)
     return;
   g_autofree char *name = g_strdup_printf ("scedit-%" G_GUINT64_FORMAT ".png", sc_history_item_get_seed (self->shown));
-  run_chooser (self, _("Save Image"), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), NULL, save_chosen,
+  run_chooser (self, _("Save Image"), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), NULL, sc_window_save_image,
                g_get_user_special_dir (G_USER_DIRECTORY_PICTURES), name);
 }
 
@@ -792,6 +841,7 @@ static void
 sc_window_finalize (GObject *object)
 {
   g_free (SC_WINDOW (object)->model_path);
+  g_free (SC_WINDOW (object)->device_warned);
   G_OBJECT_CLASS (sc_window_parent_class)->finalize (object);
 }
 
@@ -885,7 +935,11 @@ sc_window_init (ScWindow *self)
   g_autoptr (GSettingsSchema) schema = g_settings_schema_source_lookup (g_settings_schema_source_get_default (),
                                                                          SC_APP_ID, TRUE);
   if (schema)
-    self->settings = g_settings_new (SC_APP_ID);
+    {
+      self->settings = g_settings_new (SC_APP_ID);
+      g_settings_bind (self->settings, "live-steps", self->live, "steps", G_SETTINGS_BIND_GET);
+      g_settings_bind (self->settings, "live-size", self->live, "size", G_SETTINGS_BIND_GET);
+    }
   else
     g_warning ("GSettings schema %s is not installed; preferences are off", SC_APP_ID);
   GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);

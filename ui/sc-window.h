@@ -19,6 +19,9 @@ ScWindow *sc_window_new (GtkApplication *application);
 void sc_window_load_model (ScWindow *self, const char *path);
 /* Shows an image; a PNG we saved also restores its settings. Reads on a worker thread. */
 void sc_window_open_image (ScWindow *self, GFile *file);
+/* Saves the render shown as PNG with its settings and the document's layers (win.save without the
+ * chooser). Writes on a worker thread; a toast says how it went. */
+void sc_window_save_image (ScWindow *self, GFile *file);
 /* Pictures open, anything else loads as a model (what a drop on the window does). */
 void sc_window_open_files (ScWindow *self, GFile **files, int n_files);
 void sc_window_toast (ScWindow *self, const char *message);

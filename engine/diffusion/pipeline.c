@@ -99,7 +99,8 @@ typedef struct {
   NoiseSource noise;
   ScGenerateProgressFunc progress;
   gpointer progress_user;
-  float *preview;   /* [h, w, 3] */
+  float *preview;   /* [h, w, 3]: the FAST preview's pixels */
+  GError *preview_error; /* why a FULL preview failed (it cancels the run) */
 } Denoiser;
 
 static gboolean
@@ -157,6 +158,8 @@ static const float latent_rgb[4][3] = {
   { -0.2120f, -0.2616f, -0.7177f },
 };
 
+static float *decode_latent (Denoiser *d, const float *x, GError **error);
+
 static gboolean
 progress_cb (gpointer user, int step, int n_steps, const float *x, const float *x0)
 {
@@ -165,6 +168,18 @@ progress_cb (gpointer user, int step, int n_steps, const float *x, const float *
     return FALSE;
   if (!d->progress)
     return TRUE;
+  if (d->p->preview == SC_PREVIEW_NONE)
+    return d->progress (d->progress_user, step, n_steps, NULL, 0, 0);
+  if (d->p->preview == SC_PREVIEW_FULL)
+    {
+      /* what the image would be if sampling stopped here: slow (a VAE decode per step) but true */
+      float *rgb = decode_latent (d, x0, &d->preview_error);
+      if (!rgb)
+        return FALSE;
+      gboolean go_on = d->progress (d->progress_user, step, n_steps, rgb, (int) d->w * 8, (int) d->h * 8);
+      sc_free_floats (rgb);
+      return go_on;
+    }
   int64_t pixels = d->h * d->w;
   for (int64_t i = 0; i < pixels; i++)
     for (int k = 0; k < 3; k++)
@@ -462,8 +477,9 @@ generate (ScModel *m, const ScBackend *be, const ScGenerateParams *p, const ScIn
   d.context = sc_alloc_floats ((size_t) (2 * SC_CLIP_CONTEXT * ctx), error);
   d.x_batch = d.context ? sc_alloc_floats (2 * n_in, error) : NULL;
   d.out_batch = d.x_batch ? sc_alloc_floats (2 * n, error) : NULL;
-  d.preview = d.out_batch ? sc_alloc_floats ((size_t) (d.h * d.w * 3), error) : NULL;
-  x = d.preview ? sc_alloc_floats (n, error) : NULL;
+  gboolean fast = p->preview == SC_PREVIEW_FAST;
+  d.preview = d.out_batch && fast ? sc_alloc_floats ((size_t) (d.h * d.w * 3), error) : NULL;
+  x = d.out_batch && (d.preview || !fast) ? sc_alloc_floats (n, error) : NULL;
   if (!x)
     goto out;
   /* context rows: [uncond, cond] as LDM and diffusers batch them */
@@ -512,6 +528,11 @@ generate (ScModel *m, const ScBackend *be, const ScGenerateParams *p, const ScIn
   if (latent_out)
     *latent_out = g_steal_pointer (&x);
 out:
+  if (d.preview_error) /* the run stopped because a preview failed, not because someone cancelled it */
+    {
+      g_clear_error (error);
+      g_propagate_error (error, d.preview_error);
+    }
   if (sampler)
     sc_sampler_free (sampler);
   sc_free_floats (z0);

@@ -12,6 +12,13 @@
 
 G_BEGIN_DECLS
 
+/* What the progress callback is shown after each step. FAST is 0 so zeroed params keep the cheap preview. */
+typedef enum {
+  SC_PREVIEW_FAST, /* the predicted clean latent through a fixed linear map: latent size (1/8), nearly free */
+  SC_PREVIEW_NONE, /* no picture: the callback only counts steps (and may cancel) */
+  SC_PREVIEW_FULL, /* the predicted clean latent through the VAE decoder: output size, one decode per step */
+} ScPreviewMode;
+
 typedef struct {
   const char *prompt;
   const char *negative_prompt; /* NULL or "" = empty prompt */
@@ -36,14 +43,17 @@ typedef struct {
   ScTunerSet *tuners;          /* SCEdit style tuners and conditions (borrowed); NULL or inactive: none.
                                 * Its hints must have the output size; sc_generate prepares it. */
   const char *tuners_summary;  /* for the PNG parameters, e.g. "style watercolor 0.8, canny 0.7" */
+  ScPreviewMode preview;       /* what progress callbacks get; no effect on the image */
 } ScGenerateParams;
 
 void sc_generate_params_init (ScGenerateParams *p);
 /* Whether p asks for inpainting or outpainting (a mask or a margin). */
 gboolean sc_generate_params_is_inpaint (const ScGenerateParams *p);
 
-/* Called after every step with the predicted clean latent's cheap RGB preview ([h, w, 3] in [0,1], h×w the
- * latent size) — return FALSE to cancel. */
+/* Called after every step with a preview of the predicted clean latent, [h, w, 3] in [0, 1], per p->preview:
+ * FAST: h×w the latent size (1/8 of the image); FULL: decoded by the VAE, h×w the output size (for
+ * inpainting the canvas, before the composite); NONE: preview_rgb NULL, 0×0. The pixels are valid for the
+ * call only. Return FALSE to cancel. */
 typedef gboolean (*ScGenerateProgressFunc) (gpointer user, int step, int n_steps, const float *preview_rgb,
                                             int preview_w, int preview_h);
 

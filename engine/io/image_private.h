@@ -12,6 +12,10 @@ gboolean sc_image_check_size (long width, long height, const char *what, GError 
 ScImage *sc_png_load_memory (const void *data, size_t len, GError **error);
 ScImage *sc_jpeg_load_memory (const void *data, size_t len, GError **error);
 
+/* What sc_image_save_png writes, appended to out instead of a file (png_layers.c adds its chunks). */
+gboolean sc_image_encode_png (const ScImage *img, const char *const *keys, const char *const *values, int n_text,
+                              GByteArray *out, GError **error);
+
 /* Returns a new image with EXIF orientation 1..8 undone (img itself for 1 or an unknown value). */
 ScImage *sc_image_apply_orientation (ScImage *img, int orientation, GError **error);
 

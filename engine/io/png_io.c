@@ -214,10 +214,10 @@ encode_png (const ScImage *img, png_text *texts, int n_text, GByteArray *buf, GE
 }
 
 gboolean
-sc_image_save_png (const ScImage *img, const char *path, const char *const *keys,
-                   const char *const *values, int n_text, GError **error)
+sc_image_encode_png (const ScImage *img, const char *const *keys, const char *const *values, int n_text,
+                     GByteArray *out, GError **error)
 {
-  g_return_val_if_fail (img != NULL && path != NULL, FALSE);
+  g_return_val_if_fail (img != NULL && out != NULL, FALSE);
   g_return_val_if_fail (n_text == 0 || (keys != NULL && values != NULL), FALSE);
   if ((img->channels != 1 && img->channels != 3 && img->channels != 4) || (img->bit_depth != 8 && img->bit_depth != 16)
       || !sc_image_check_size (img->width, img->height, "PNG", NULL))
@@ -230,7 +230,6 @@ sc_image_save_png (const ScImage *img, const char *path, const char *const *keys
   gboolean ok = FALSE;
   png_text *texts = g_new0 (png_text, MAX (n_text, 1));
   char **latin1_keys = g_new0 (char *, MAX (n_text, 1) + 1);
-  GByteArray *buf = g_byte_array_new ();
   for (int i = 0; i < n_text; i++)
     {
       latin1_keys[i] = keyword_latin1 (keys[i], error);
@@ -255,12 +254,20 @@ sc_image_save_png (const ScImage *img, const char *path, const char *const *keys
           texts[i].itxt_length = strlen (values[i]);
         }
     }
-  if (encode_png (img, texts, n_text, buf, error))
-    ok = sc_atomic_write (path, buf->data, buf->len, error);
+  ok = encode_png (img, texts, n_text, out, error);
 
 out:
-  g_byte_array_unref (buf);
   g_strfreev (latin1_keys);
   g_free (texts);
   return ok;
+}
+
+gboolean
+sc_image_save_png (const ScImage *img, const char *path, const char *const *keys,
+                   const char *const *values, int n_text, GError **error)
+{
+  g_return_val_if_fail (img != NULL && path != NULL, FALSE);
+  g_autoptr (GByteArray) buf = g_byte_array_new ();
+  return sc_image_encode_png (img, keys, values, n_text, buf, error)
+         && sc_atomic_write (path, buf->data, buf->len, error);
 }

@@ -1,5 +1,5 @@
-/* Reading PNG text chunks without decoding pixels: a bounds-checked chunk walk (CRCs verified) that
- * collects tEXt, zTXt and iTXt. Keys and tEXt/zTXt values are Latin-1 and come back as UTF-8. */
+/* Reading PNG text chunks without decoding pixels: a bounds-checked chunk walk (the text chunks' CRCs
+ * verified) that collects tEXt, zTXt and iTXt. Keys and tEXt/zTXt values are Latin-1 and come back as UTF-8. */
 #include "core/error.h"
 #include "io/image.h"
 #include "io/image_private.h"
@@ -150,16 +150,18 @@ sc_png_read_text_memory (const void *data, size_t len, GError **error)
           goto fail;
         }
       const guint8 *body = p + pos + 8;
-      guint32 crc = (guint32) crc32 (crc32 (0, NULL, 0), p + pos + 4, n + 4);
-      if (crc != be32 (body + n))
-        {
-          g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "PNG: chunk %s has a bad CRC", g_ascii_isalpha (type[0]) ? type : "?");
-          goto fail;
-        }
       if (strcmp (type, "IEND") == 0)
         return table;
       if (strcmp (type, "tEXt") == 0 || strcmp (type, "zTXt") == 0 || strcmp (type, "iTXt") == 0)
         {
+          /* only the text's own CRC: a damaged chunk of another kind (a layer picture, say) is for its own
+           * reader to report, and must not cost the settings */
+          guint32 crc = (guint32) crc32 (crc32 (0, NULL, 0), p + pos + 4, n + 4);
+          if (crc != be32 (body + n))
+            {
+              g_set_error (error, SC_ERROR, SC_ERROR_FORMAT, "PNG: chunk %s has a bad CRC", type);
+              goto fail;
+            }
           char *key, *value;
           if (!parse_text_chunk (type, body, n, &key, &value, error))
             goto fail;

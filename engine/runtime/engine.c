@@ -104,6 +104,7 @@ sc_request_to_params (const ScRequest *r, ScGenerateParams *p)
   p->cfg_scale = r->cfg_scale;
   p->sampler = r->sampler;
   p->seed = r->seed;
+  p->preview = r->preview;
 }
 
 void
@@ -271,7 +272,7 @@ on_progress (gpointer user, int step, int n_steps, const float *rgb, int w, int 
   m->id = s->id;
   m->step = step;
   m->n_steps = n_steps;
-  m->preview = sc_image_from_float_rgb (rgb, w, h, NULL);
+  m->preview = rgb ? sc_image_from_float_rgb (rgb, w, h, NULL) : NULL;
   post (s->engine, m);
   return TRUE;
 }

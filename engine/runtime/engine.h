@@ -60,6 +60,7 @@ typedef struct {
   int mask_width, mask_height;
   float strength;           /* of the repainted area; default 1 */
   int outpaint[4];          /* with init_image: pixels to add left, top, right, bottom (mask optional) */
+  ScPreviewMode preview;    /* what "progress" shows; default SC_PREVIEW_FAST */
 } ScRequest;
 
 void sc_request_init (ScRequest *r); /* the defaults: 512×512, 20 steps, CFG 7, Euler a */
@@ -86,7 +87,8 @@ gboolean sc_result_save_png (const ScResult *r, const char *path, GError **error
 typedef struct {
   /* The model of a request is ready (loaded now or found in the cache). */
   void (*model_loaded) (gpointer user, guint64 id, const char *path, const char *description);
-  /* After each sampling step: preview is 8-bit RGB at latent size (1/8 of the image). */
+  /* After each sampling step: preview is 8-bit RGB per the request's preview method — latent size (1/8 of
+   * the image) for FAST, the output size for FULL, NULL for NONE. */
   void (*progress) (gpointer user, guint64 id, int step, int n_steps, const ScImage *preview);
   /* Exactly once per submitted request: result (owned by the engine, valid for the call; steal
    * fields by setting them to NULL) or error (SC_ERROR_CANCELLED when cancelled or superseded). */

@@ -6,6 +6,7 @@
 #include "scedit/tuner_io.h"
 
 #include <glib/gstdio.h>
+#include <stdlib.h>
 
 static char *tmpdir, *model_path, *vocab, *controller_path, *style_path;
 
@@ -21,6 +22,9 @@ typedef struct {
   int last_encoder_runs;
   GCancellable *cancel_on_progress; /* set: cancel the engine at the first progress */
   ScEngine *engine;
+  ScPreviewMode preview;    /* what the requests ask for: previews are checked against it */
+  gboolean keep_previews;   /* copy each preview into last_preview */
+  ScImage *last_preview;
 } Seen;
 
 static void
@@ -37,8 +41,20 @@ on_progress (gpointer user, guint64 id, int step, int n_steps, const ScImage *pr
 {
   Seen *s = user;
   g_assert_true (g_thread_self () == s->owner);
-  g_assert_nonnull (preview);
-  g_assert_cmpint (preview->width, ==, 8);
+  if (s->preview == SC_PREVIEW_NONE)
+    g_assert_null (preview);
+  else
+    {
+      /* 64×64 requests: latent size 8 for FAST, the image's size for FULL */
+      g_assert_nonnull (preview);
+      g_assert_cmpint (preview->width, ==, s->preview == SC_PREVIEW_FULL ? 64 : 8);
+      g_assert_cmpint (preview->height, ==, preview->width);
+      if (s->keep_previews)
+        {
+          sc_image_free (s->last_preview);
+          s->last_preview = sc_image_to_rgb8 (preview, NULL);
+        }
+    }
   g_assert_cmpint (step, <, n_steps);
   s->progress++;
   if (s->cancel_on_progress && s->progress == 1)
@@ -413,6 +429,65 @@ test_inpaint (void)
   sc_image_free (s.last_image);
 }
 
+static int
+max_difference (const ScImage *a, const ScImage *b)
+{
+  g_assert_cmpint (a->width, ==, b->width);
+  g_assert_cmpint (a->height, ==, b->height);
+  const guint8 *pa = a->data, *pb = b->data;
+  int max = 0;
+  for (size_t i = 0; i < (size_t) a->width * a->height * 3; i++)
+    max = MAX (max, abs (pa[i] - pb[i]));
+  return max;
+}
+
+/* The preview method changes what "progress" shows, never the image: none sends no pictures, fast
+ * latent-sized ones, full ones at the image size — the VAE's decode of the step's predicted clean latent
+ * x0. DPM++ 2M ends on σ = 0 with x = x0, so its last full preview is the image exactly; Euler a too,
+ * up to double → float rounding (so ±1). DDIM does not end on x0: with set_alpha_to_one off its last step
+ * goes to ᾱ_0 = 0.99915, x = √ᾱ_0·x0 + √(1 − ᾱ_0)·ε, so its last preview is only close to the image. */
+static void
+test_preview (void)
+{
+  if (!need_model ())
+    return;
+  Seen s = { .owner = g_thread_self (), .keep_images = TRUE, .keep_previews = TRUE };
+  ScEngine *e = sc_engine_new (NULL, &callbacks, &s);
+  ScRequest r;
+  small_request (&r);
+  r.sampler = SC_SAMPLER_DPMPP_2M;
+  const ScPreviewMode modes[] = { SC_PREVIEW_NONE, SC_PREVIEW_FAST, SC_PREVIEW_FULL };
+  g_autoptr (ScImage) first = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      s.preview = r.preview = modes[i];
+      int before = s.progress;
+      g_clear_pointer (&s.last_preview, sc_image_free);
+      g_autoptr (ScImage) img = render (e, &s, &r);
+      g_assert_cmpint (s.progress - before, ==, r.steps); /* steps are counted whatever is shown */
+      g_assert_true (modes[i] == SC_PREVIEW_NONE ? s.last_preview == NULL : s.last_preview != NULL);
+      if (modes[i] == SC_PREVIEW_FULL)
+        g_assert_true (same_pixels (s.last_preview, img));
+      if (!first)
+        first = g_steal_pointer (&img);
+      else
+        g_assert_true (same_pixels (first, img));
+    }
+
+  r.sampler = SC_SAMPLER_EULER_A;
+  g_autoptr (ScImage) euler = render (e, &s, &r);
+  g_assert_cmpint (max_difference (s.last_preview, euler), <=, 1);
+
+  r.sampler = SC_SAMPLER_DDIM;
+  g_autoptr (ScImage) ddim = render (e, &s, &r);
+  int ddim_diff = max_difference (s.last_preview, ddim);
+  g_test_message ("DDIM: last full preview vs image, max difference %d of 255", ddim_diff);
+  g_assert_cmpint (ddim_diff, >, 0);  /* the √(1 − ᾱ_0)·ε share shows */
+  g_assert_cmpint (ddim_diff, <=, 16); /* but it is small (2 with this model) */
+  sc_engine_free (e);
+  sc_image_free (s.last_preview);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -441,6 +516,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runtime/context", test_context);
   g_test_add_func ("/runtime/tuners", test_tuners);
   g_test_add_func ("/runtime/inpaint", test_inpaint);
+  g_test_add_func ("/runtime/preview", test_preview);
   int rc = g_test_run ();
   if (controller_path)
     g_remove (controller_path);

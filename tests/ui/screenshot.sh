@@ -1,7 +1,8 @@
 #!/bin/sh
 # Screenshots of SCEdit Studio under Xvfb with the tiny model (not run in CI):
 #   tests/ui/screenshot.sh [BUILD_DIR] [OUTDIR]     (defaults: build, screenshots)
-# Writes 01-empty.png … 05-preferences.png, rendered by GTK itself (widget → GskRenderer → PNG).
+# Writes 01-empty.png, 02-conditions.png, 03-live.png, 04-inpaint.png and 05-preferences.png, rendered by
+# GTK itself (widget → GskRenderer → PNG). The metainfo's screenshots are made with OUTDIR data/screenshots.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
