@@ -30,11 +30,14 @@ bad:
 }
 
 /* The SCEdit options: --tuner FILE[:SCALE]… and (--control FILE --cond KIND=IMAGE[:WEIGHT])… pairs, in order.
- * Conditions are fitted to the output size (width × height); the summary goes into the PNG parameters. */
+ * Conditions go on the generated canvas as sc_control_hint_place says (a picture of the init image's size
+ * covers that image, others the whole canvas); the summary goes into the PNG parameters. */
 static ScTunerSet *
-build_tuner_set (ScModel *m, char **tuners, char **controls, char **conds, double control_scale, int width,
-                 int height, const ScImage *init_image, const ScImage *mask, GString *summary, GError **error)
+build_tuner_set (ScModel *m, char **tuners, char **controls, char **conds, double control_scale,
+                 const ScHintPlacement *place, const ScImage *init_image, const ScImage *mask, GString *summary,
+                 GError **error)
 {
+  int width = place->canvas_w, height = place->canvas_h;
   guint n_ctrl = controls ? g_strv_length (controls) : 0;
   if ((conds ? g_strv_length (conds) : 0) != n_ctrl)
     {
@@ -67,8 +70,7 @@ build_tuner_set (ScModel *m, char **tuners, char **controls, char **conds, doubl
           double weight = 1.0;
           if (conds[j][7] == ':' && !cli_parse_float (conds[j] + 8, &weight))
             weight = 1.0;
-          g_autoptr (ScTensor) hint = sc_control_hint_from_image (init_image, SC_CONTROL_INPAINT, mask, width, height,
-                                                                  error);
+          g_autoptr (ScTensor) hint = sc_control_hint_place (init_image, SC_CONTROL_INPAINT, mask, place, error);
           g_autoptr (ScCscTuner) tuner = hint ? sc_csc_tuner_load (controls[j], &m->arch.unet, error) : NULL;
           if (!tuner || sc_tuner_set_add_control (set, tuner, hint->data, 1, height, width, (float) weight, error) < 0)
             return NULL;
@@ -91,7 +93,7 @@ build_tuner_set (ScModel *m, char **tuners, char **controls, char **conds, doubl
       g_autoptr (ScImage) picture = sc_image_load (image_path, error);
       if (!picture)
         return NULL;
-      g_autoptr (ScTensor) hint = sc_control_hint_from_image (picture, kind, mask, width, height, error);
+      g_autoptr (ScTensor) hint = sc_control_hint_place (picture, kind, mask, place, error);
       if (!hint)
         return NULL;
       g_autoptr (ScCscTuner) tuner = sc_csc_tuner_load (controls[j], &m->arch.unet, error);
@@ -238,8 +240,10 @@ cmd_generate (int argc, char **argv)
   g_autoptr (GString) summary = g_string_new (NULL);
   if (tuners || controls || conds)
     {
-      set = build_tuner_set (m, tuners, controls, conds, control_scale, p.width, p.height, init_img, mask_img, summary,
-                             &error);
+      ScHintPlacement place = { p.width, p.height, 0, 0, p.width, p.height };
+      if (inpaint)
+        sc_inpaint_hint_placement (init_img->width, init_img->height, p.outpaint, &place);
+      set = build_tuner_set (m, tuners, controls, conds, control_scale, &place, init_img, mask_img, summary, &error);
       if (!set)
         return cli_fail (error);
       p.tuners = set;

@@ -1,6 +1,7 @@
 #define G_LOG_DOMAIN "scedit-document"
 
 #include "sc-document.h"
+#include "diffusion/inpaint.h"
 
 #include <json-glib/json-glib.h>
 
@@ -388,6 +389,55 @@ sc_document_clear_extension (ScDocument *self)
 {
   g_return_if_fail (SC_IS_DOCUMENT (self));
   memset (self->outpaint, 0, sizeof self->outpaint);
+}
+
+/* pixels (w × h × channels) on a black canvas of place's size at its (x, y). */
+static GBytes *
+pad_pixels (GBytes *pixels, int channels, const ScHintPlacement *place)
+{
+  gsize row = (gsize) place->init_w * channels, out_row = (gsize) place->canvas_w * channels;
+  guint8 *out = g_malloc0 (out_row * place->canvas_h);
+  const guint8 *in = g_bytes_get_data (pixels, NULL);
+  for (int y = 0; y < place->init_h; y++)
+    memcpy (out + (gsize) (place->y + y) * out_row + (gsize) place->x * channels, in + y * row, row);
+  return g_bytes_new_take (out, out_row * place->canvas_h);
+}
+
+void
+sc_document_extend_layers (ScDocument *self, int old_w, int old_h, const int margins[4])
+{
+  g_return_if_fail (SC_IS_DOCUMENT (self));
+  /* the engine lays the canvas out so; the result is that canvas less any pad past its end */
+  ScHintPlacement place;
+  sc_inpaint_hint_placement (old_w, old_h, margins, &place);
+  sc_inpaint_canvas_size (old_w, old_h, margins, &place.canvas_w, &place.canvas_h);
+  if (place.canvas_w == old_w && place.canvas_h == old_h)
+    return;
+  gboolean changed = FALSE;
+  for (guint i = 0; i < self->conditions->len; i++)
+    {
+      Condition *c = &g_array_index (self->conditions, Condition, i);
+      if (!c->picture || c->width != old_w || c->height != old_h)
+        continue;
+      GBytes *grown = pad_pixels (c->picture, 3, &place);
+      g_bytes_unref (c->picture);
+      c->picture = grown;
+      c->width = place.canvas_w;
+      c->height = place.canvas_h;
+      changed = TRUE;
+    }
+  if (self->mask && self->mask_width == old_w && self->mask_height == old_h)
+    {
+      GBytes *grown = pad_pixels (self->mask, 1, &place);
+      g_bytes_unref (self->mask);
+      self->mask = grown;
+      self->mask_width = place.canvas_w;
+      self->mask_height = place.canvas_h;
+      changed = TRUE;
+    }
+  /* like a new image, not an edit: no render of its own; the rows and canvas redraw */
+  if (changed)
+    g_signal_emit (self, signals[LAYERS_CHANGED], 0);
 }
 
 /* ---- SCEdit layers ---- */

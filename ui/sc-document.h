@@ -31,6 +31,10 @@ void sc_document_extend (ScDocument *self, int left, int top, int right, int bot
 void sc_document_get_extension (ScDocument *self, int margins[4]);
 /* After a render that extended the image (its result already includes the margins). */
 void sc_document_clear_extension (ScDocument *self);
+/* After that render: condition pictures and the mask of the old picture's size (old_w × old_h) grow by the
+ * same margins, black (no condition, nothing to repaint) in the new area, so they stay over the pixels
+ * they were painted on. */
+void sc_document_extend_layers (ScDocument *self, int old_w, int old_h, const int margins[4]);
 /* SCEdit layers. Styles: an SC-Tuner file with a strength in [0, 1]. Conditions: a kind, a picture
  * (8-bit RGB), a controller (CSC-Tuner file), a weight in [0, 1.5] (0 = off) and a visibility switch.
  * Layers are addressed by index; adding or removing one emits "layers-changed" (then "changed"),

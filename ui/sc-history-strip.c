@@ -23,9 +23,10 @@ setup_item (GtkSignalListItemFactory *factory, GtkListItem *list_item, gpointer 
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   gtk_widget_add_css_class (box, "sc-history-item");
-  GtkWidget *picture = gtk_picture_new ();
-  gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
-  gtk_widget_set_size_request (picture, THUMB, THUMB);
+  /* GtkImage fits the render into a THUMB square whatever its shape (a GtkPicture's natural height follows
+   * the image, so a tall render made its item taller than the others) */
+  GtkWidget *picture = gtk_image_new ();
+  gtk_image_set_pixel_size (GTK_IMAGE (picture), THUMB);
   gtk_box_append (GTK_BOX (box), picture);
   GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   gtk_widget_set_halign (buttons, GTK_ALIGN_CENTER);
@@ -50,7 +51,7 @@ bind_item (GtkSignalListItemFactory *factory, GtkListItem *list_item, gpointer u
   GtkWidget *box = gtk_list_item_get_child (list_item);
   GtkWidget *picture = gtk_widget_get_first_child (box);
   GtkWidget *buttons = gtk_widget_get_next_sibling (picture);
-  gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (sc_history_item_get_texture (item)));
+  gtk_image_set_from_paintable (GTK_IMAGE (picture), GDK_PAINTABLE (sc_history_item_get_texture (item)));
   const ScResult *r = sc_history_item_get_result (item);
   gtk_widget_set_tooltip_text (box, r->parameters);
   GVariant *target = g_variant_new_uint64 (sc_history_item_get_id (item));

@@ -173,7 +173,11 @@ on_done (gpointer user, guint64 id, ScResult *result, const GError *error)
       /* the result already includes any margins it was asked to add */
       if (mine->request && (mine->request->outpaint[0] || mine->request->outpaint[1] || mine->request->outpaint[2] ||
                             mine->request->outpaint[3]))
-        sc_document_clear_extension (self->document);
+        {
+          sc_document_extend_layers (self->document, mine->request->init_width, mine->request->init_height,
+                                     mine->request->outpaint);
+          sc_document_clear_extension (self->document);
+        }
       gboolean live = sc_live_controller_get_active (self->live);
       if (live && self->live_item_id)
         sc_history_strip_remove (self->history, self->live_item_id);
@@ -903,6 +907,17 @@ sc_window_class_init (ScWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
 }
 
+/* Live renders need a model: the toggle is off and greyed out on the empty page (while a model loads it
+ * keeps its state, so switching models does not turn Live off). */
+static void
+on_main_page (ScWindow *self)
+{
+  gboolean empty = g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "empty") == 0;
+  if (empty)
+    gtk_toggle_button_set_active (self->live_button, FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->live_button), !empty);
+}
+
 static void
 sc_window_init (ScWindow *self)
 {
@@ -950,7 +965,9 @@ sc_window_init (ScWindow *self)
   g_signal_connect_swapped (self->switcher_title, "notify::title-visible", G_CALLBACK (update_switcher), self);
   update_switcher (self);
   update_actions (self);
+  g_signal_connect_swapped (self->main_stack, "notify::visible-child-name", G_CALLBACK (on_main_page), self);
   gtk_stack_set_visible_child_name (self->main_stack, "empty");
+  on_main_page (self);
 }
 
 ScWindow *

@@ -139,6 +139,18 @@ sc_inpaint_canvas_size (int init_w, int init_h, const int outpaint[4], int *out_
 }
 
 void
+sc_inpaint_hint_placement (int init_w, int init_h, const int outpaint[4], ScHintPlacement *place)
+{
+  static const int none[4] = { 0, 0, 0, 0 };
+  const int *m = outpaint ? outpaint : none;
+  int out;
+  layout_axis (init_w, MAX (m[0], 0), MAX (m[2], 0), &place->canvas_w, &place->x, &out);
+  layout_axis (init_h, MAX (m[1], 0), MAX (m[3], 0), &place->canvas_h, &place->y, &out);
+  place->init_w = init_w;
+  place->init_h = init_h;
+}
+
+void
 sc_inpaint_canvas_free (ScInpaintCanvas *c)
 {
   if (!c)

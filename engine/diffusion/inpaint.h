@@ -33,6 +33,7 @@
  *     and for outpainting every original pixel outside the overlap). */
 #pragma once
 #include "diffusion/pipeline.h"
+#include "scedit/control_input.h"
 
 G_BEGIN_DECLS
 
@@ -53,6 +54,9 @@ typedef struct {
 
 /* The canvas size for an init image of init_w×init_h and margins (L, T, R, B; NULL = none). */
 void sc_inpaint_canvas_size (int init_w, int init_h, const int outpaint[4], int *out_w, int *out_h);
+/* The generated canvas (multiples of 8) and where the init image sits on it: where condition pictures go
+ * (sc_control_hint_place). */
+void sc_inpaint_hint_placement (int init_w, int init_h, const int outpaint[4], ScHintPlacement *place);
 
 /* Builds the canvas from p->init_image, p->mask, p->outpaint, p->mask_grow, p->mask_feather (seeded
  * pre-fill from p->seed). Fails (SC_ERROR_INVALID_ARGUMENT) without an init image, for negative or huge

@@ -7,6 +7,7 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "diffusion/inpaint.h"
 #include "models/model_loader.h"
 #include "scedit/tuner_io.h"
 #include "scedit/tuner_set.h"
@@ -282,7 +283,7 @@ on_progress (gpointer user, int step, int n_steps, const float *rgb, int w, int 
 typedef struct {
   GBytes *picture; /* a reference, so the pointer stays unique while the entry lives */
   ScControlKind kind;
-  int width, height;
+  ScHintPlacement place;
   ScTensor *hint;
 } HintEntry;
 
@@ -334,21 +335,34 @@ ensure_controller (ScEngine *e, const char *path, GError **error)
   return t;
 }
 
-/* The hint of c at the output size: from the last request's hints when the picture is the same GBytes
+static gboolean
+hint_matches (const HintEntry *h, const ScRequestControl *c, const ScHintPlacement *place)
+{
+  return h->picture == c->picture && h->kind == c->kind && memcmp (&h->place, place, sizeof *place) == 0;
+}
+
+static gboolean
+is_inpainting (const ScRequest *r)
+{
+  gboolean outpaint = r->outpaint[0] > 0 || r->outpaint[1] > 0 || r->outpaint[2] > 0 || r->outpaint[3] > 0;
+  return r->init_image && (r->mask || outpaint);
+}
+
+/* The hint of c on the render's canvas: from the last request's hints when the picture is the same GBytes
  * (the annotator, e.g. Canny, is not free either), else made now. Entries land in keep. */
 static const ScTensor *
-ensure_hint (ScEngine *e, const ScRequestControl *c, int width, int height, GPtrArray *keep, GError **error)
+ensure_hint (ScEngine *e, const ScRequestControl *c, const ScHintPlacement *place, GPtrArray *keep, GError **error)
 {
   for (guint i = 0; i < keep->len; i++) /* two layers may share a picture */
     {
       HintEntry *h = g_ptr_array_index (keep, i);
-      if (h->picture == c->picture && h->kind == c->kind && h->width == width && h->height == height)
+      if (hint_matches (h, c, place))
         return h->hint;
     }
   for (guint i = 0; i < e->hints->len; i++)
     {
       HintEntry *h = g_ptr_array_index (e->hints, i);
-      if (h->picture == c->picture && h->kind == c->kind && h->width == width && h->height == height)
+      if (hint_matches (h, c, place))
         {
           g_ptr_array_add (keep, g_ptr_array_steal_index (e->hints, i));
           return h->hint;
@@ -362,14 +376,13 @@ ensure_hint (ScEngine *e, const ScRequestControl *c, int width, int height, GPtr
       return NULL;
     }
   ScImage view = { c->width, c->height, 3, 8, (void *) data };
-  ScTensor *hint = sc_control_hint_from_image (&view, c->kind, NULL, width, height, error);
+  ScTensor *hint = sc_control_hint_place (&view, c->kind, NULL, place, error);
   if (!hint)
     return NULL;
   HintEntry *h = g_new0 (HintEntry, 1);
   h->picture = g_bytes_ref (c->picture);
   h->kind = c->kind;
-  h->width = width;
-  h->height = height;
+  h->place = *place;
   h->hint = hint;
   g_ptr_array_add (keep, h);
   return hint;
@@ -396,6 +409,11 @@ build_tuner_set (ScEngine *e, const ScRequest *r, GString *summary, GError **err
           g_string_append_printf (summary, "%sstyle %s %g", summary->len ? ", " : "", base, st->strength);
         }
     }
+  /* Inpainting and outpainting generate a canvas around the init image; the condition layers cover that
+   * image (the document's size), not the margins being added. */
+  ScHintPlacement place = { r->width, r->height, 0, 0, r->width, r->height };
+  if (is_inpainting (r))
+    sc_inpaint_hint_placement (r->init_width, r->init_height, r->outpaint, &place);
   GPtrArray *keep = g_ptr_array_new_with_free_func (hint_entry_free);
   gboolean ok = TRUE;
   for (int i = 0; ok && i < r->n_controls; i++)
@@ -404,8 +422,9 @@ build_tuner_set (ScEngine *e, const ScRequest *r, GString *summary, GError **err
       if (c->weight == 0 || !c->picture || !c->controller)
         continue; /* off: bit-identical to leaving it out, and nothing to load */
       ScCscTuner *t = ensure_controller (e, c->controller, error);
-      const ScTensor *hint = t ? ensure_hint (e, c, r->width, r->height, keep, error) : NULL;
-      ok = hint && sc_tuner_set_add_control (set, t, hint->data, 1, r->height, r->width, c->weight, error) >= 0;
+      const ScTensor *hint = t ? ensure_hint (e, c, &place, keep, error) : NULL;
+      ok = hint && sc_tuner_set_add_control (set, t, hint->data, 1, place.canvas_h, place.canvas_w, c->weight,
+                                             error) >= 0;
       if (ok)
         g_string_append_printf (summary, "%s%s %g", summary->len ? ", " : "", sc_control_kind_name (c->kind),
                                 c->weight);
@@ -479,8 +498,7 @@ run_request (ScEngine *e, ScRequest *r /* taken */, guint64 id, GCancellable *ca
   p.tuners_summary = summary->str;
   /* Inpainting: views of the request's pixels, alive for the whole render. */
   ScImage init_view = { 0 }, mask_view = { 0 };
-  gboolean outpaint = req->outpaint[0] > 0 || req->outpaint[1] > 0 || req->outpaint[2] > 0 || req->outpaint[3] > 0;
-  if (req->init_image && (req->mask || outpaint))
+  if (is_inpainting (req))
     {
       gsize init_size = 0, mask_size = 0;
       const void *init_px = g_bytes_get_data (req->init_image, &init_size);

@@ -76,3 +76,27 @@ sc_control_hint_from_image (const ScImage *img, ScControlKind kind, const ScImag
     }
   return annotated ? sc_cond_hint (annotated, width, height, error) : NULL;
 }
+
+ScTensor *
+sc_control_hint_place (const ScImage *img, ScControlKind kind, const ScImage *mask, const ScHintPlacement *pl,
+                       GError **error)
+{
+  gboolean whole = pl->x == 0 && pl->y == 0 && pl->init_w == pl->canvas_w && pl->init_h == pl->canvas_h;
+  if (whole || img->width != pl->init_w || img->height != pl->init_h)
+    return sc_control_hint_from_image (img, kind, mask, pl->canvas_w, pl->canvas_h, error);
+  if (pl->x < 0 || pl->y < 0 || pl->x + pl->init_w > pl->canvas_w || pl->y + pl->init_h > pl->canvas_h)
+    {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT,
+                   "The condition picture (%d×%d at %d,%d) does not fit on the %d×%d canvas", pl->init_w, pl->init_h,
+                   pl->x, pl->y, pl->canvas_w, pl->canvas_h);
+      return NULL;
+    }
+  g_autoptr (ScTensor) inner = sc_control_hint_from_image (img, kind, mask, pl->init_w, pl->init_h, error);
+  ScTensor *hint = inner ? sc_tensor_new_4d (1, pl->canvas_h, pl->canvas_w, 3, error) : NULL; /* zeros */
+  if (!hint)
+    return NULL;
+  for (int row = 0; row < pl->init_h; row++)
+    memcpy (hint->data + ((size_t) (pl->y + row) * pl->canvas_w + pl->x) * 3, inner->data + (size_t) row * pl->init_w * 3,
+            sizeof (float) * 3 * (size_t) pl->init_w);
+  return hint;
+}

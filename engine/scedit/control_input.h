@@ -24,4 +24,18 @@ const char *sc_control_kind_name (ScControlKind kind);
 ScTensor *sc_control_hint_from_image (const ScImage *img, ScControlKind kind, const ScImage *mask, int width,
                                       int height, GError **error);
 
+/* Where a render's conditions go: a canvas of canvas_w × canvas_h (the latent's size × 8) with the init
+ * image of inpainting or outpainting, init_w × init_h, at (x, y). Without an init image: the whole canvas
+ * (x = y = 0, init = canvas). */
+typedef struct {
+  int canvas_w, canvas_h, x, y, init_w, init_h;
+} ScHintPlacement;
+
+/* The hint on that canvas. A picture of the init image's size belongs to that image (the app's condition
+ * layers are painted over it): it is made at that size and placed there, and the rest of the canvas —
+ * outpainting margins, the pad to a multiple of 8 — gets zeros, i.e. no condition. Any other picture is
+ * fitted to the whole canvas. */
+ScTensor *sc_control_hint_place (const ScImage *img, ScControlKind kind, const ScImage *mask,
+                                 const ScHintPlacement *place, GError **error);
+
 G_END_DECLS

@@ -25,6 +25,7 @@ typedef struct {
   ScPreviewMode preview;    /* what the requests ask for: previews are checked against it */
   gboolean keep_previews;   /* copy each preview into last_preview */
   ScImage *last_preview;
+  int preview_width;        /* the image width of the requests when not 64 */
 } Seen;
 
 static void
@@ -45,10 +46,11 @@ on_progress (gpointer user, guint64 id, int step, int n_steps, const ScImage *pr
     g_assert_null (preview);
   else
     {
-      /* 64×64 requests: latent size 8 for FAST, the image's size for FULL */
+      /* 64×64 requests (unless told): latent size 8 for FAST, the image's size for FULL */
+      int width = s->preview_width ? s->preview_width : 64;
       g_assert_nonnull (preview);
-      g_assert_cmpint (preview->width, ==, s->preview == SC_PREVIEW_FULL ? 64 : 8);
-      g_assert_cmpint (preview->height, ==, preview->width);
+      g_assert_cmpint (preview->width, ==, s->preview == SC_PREVIEW_FULL ? width : width / 8);
+      g_assert_cmpint (preview->height, ==, s->preview == SC_PREVIEW_FULL ? 64 : 8);
       if (s->keep_previews)
         {
           sc_image_free (s->last_preview);
@@ -74,7 +76,7 @@ on_done (gpointer user, guint64 id, ScResult *result, const GError *error)
     {
       g_assert_null (error);
       g_assert_cmpuint (result->id, ==, id);
-      g_assert_cmpint (result->image->width, ==, 64);
+      g_assert_cmpint (result->image->width, ==, s->preview_width ? s->preview_width : 64);
       g_assert_nonnull (strstr (result->parameters, "Seed: "));
       s->results++;
       s->last_result_id = id;
@@ -429,6 +431,50 @@ test_inpaint (void)
   sc_image_free (s.last_image);
 }
 
+/* Outpainting with a condition: the condition layer has the picture's size (as the app's layers do) and
+ * covers that picture on the larger canvas; the margins get no condition. Weight 0 is the plain outpaint,
+ * bit for bit; a picture of another size is fitted to the whole canvas. */
+static void
+test_outpaint_condition (void)
+{
+  if (!need_model ())
+    return;
+  Seen s = { .owner = g_thread_self (), .keep_images = TRUE, .preview_width = 88 };
+  ScEngine *e = sc_engine_new (NULL, &callbacks, &s);
+  ScRequest r;
+  small_request (&r);
+  r.seed = 13;
+  g_autoptr (ScImage) picture = make_picture (0);
+  r.init_image = g_bytes_new (picture->data, 64 * 64 * 3);
+  r.init_width = r.init_height = 64;
+  r.outpaint[0] = 16; /* left */
+  r.outpaint[2] = 5;  /* right: the canvas rounds up to 88 */
+  g_autoptr (ScImage) plain = render (e, &s, &r);
+  g_assert_cmpint (plain->width, ==, 88);
+  g_assert_cmpint (plain->height, ==, 64);
+
+  ScRequestControl ctl = { .controller = controller_path, .kind = SC_CONTROL_CANNY, .weight = 1.0f };
+  g_assert_true (sc_request_control_set_picture (&ctl, picture, NULL));
+  r.controls = &ctl;
+  r.n_controls = 1;
+  g_autoptr (ScImage) conditioned = render (e, &s, &r);
+  g_assert_cmpint (conditioned->width, ==, 88);
+  g_assert_false (same_pixels (plain, conditioned));
+  ctl.weight = 0.0f;
+  g_autoptr (ScImage) off = render (e, &s, &r);
+  g_assert_true (same_pixels (plain, off));
+
+  g_autoptr (ScImage) odd = sc_image_new (30, 20, 3, 8, NULL);
+  memset (odd->data, 200, 30 * 20 * 3);
+  ctl.weight = 1.0f;
+  g_assert_true (sc_request_control_set_picture (&ctl, odd, NULL));
+  g_autoptr (ScImage) fitted = render (e, &s, &r);
+  g_assert_cmpint (fitted->width, ==, 88);
+  g_bytes_unref (ctl.picture);
+  g_bytes_unref (r.init_image);
+  sc_engine_free (e);
+}
+
 static int
 max_difference (const ScImage *a, const ScImage *b)
 {
@@ -516,6 +562,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runtime/context", test_context);
   g_test_add_func ("/runtime/tuners", test_tuners);
   g_test_add_func ("/runtime/inpaint", test_inpaint);
+  g_test_add_func ("/runtime/outpaint-condition", test_outpaint_condition);
   g_test_add_func ("/runtime/preview", test_preview);
   int rc = g_test_run ();
   if (controller_path)

@@ -9,6 +9,7 @@
 #include "models/arch.h"
 #include "models/unet.h"
 #include "models/weights.h"
+#include "scedit/control_input.h"
 #include "scedit/tuner_io.h"
 #include "scedit/tuner_set.h"
 #include "test-util.h"
@@ -323,6 +324,55 @@ test_weight_zero_is_absent (void)
   g_assert_cmpmem (o1, bytes, o2, bytes);
   g_assert_cmpint (sc_csc_tuner_encoder_runs (c1), ==, 0);
   fixture_clear (&f);
+}
+
+/* ---- hint placement ------------------------------------------------------------------------------ */
+
+/* A picture of the init image's size lands on it, zeros around; another size fills the canvas; with no
+ * init image the placement is plain fitting. */
+static void
+test_hint_place (void)
+{
+  GError *error = NULL;
+  g_autoptr (ScImage) pic = sc_image_new (24, 16, 3, 8, NULL);
+  guint8 *px = pic->data;
+  for (int i = 0; i < 24 * 16 * 3; i++)
+    px[i] = (guint8) ((i * 37) % 251);
+  ScHintPlacement pl = { 40, 32, 8, 8, 24, 16 };
+  g_autoptr (ScTensor) placed = sc_control_hint_place (pic, SC_CONTROL_SKETCH, NULL, &pl, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScTensor) inner = sc_control_hint_from_image (pic, SC_CONTROL_SKETCH, NULL, 24, 16, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (placed->shape[1], ==, 32);
+  g_assert_cmpint (placed->shape[2], ==, 40);
+  int nonzero_inside = 0;
+  for (int y = 0; y < 32; y++)
+    for (int x = 0; x < 40; x++)
+      for (int c = 0; c < 3; c++)
+        {
+          float v = placed->data[((size_t) y * 40 + x) * 3 + c];
+          gboolean inside = x >= 8 && x < 32 && y >= 8 && y < 24;
+          if (inside)
+            {
+              g_assert_cmpfloat (v, ==, inner->data[((size_t) (y - 8) * 24 + (x - 8)) * 3 + c]);
+              nonzero_inside += v != 0.0f;
+            }
+          else
+            g_assert_cmpfloat (v, ==, 0.0f);
+        }
+  g_assert_cmpint (nonzero_inside, >, 0);
+
+  g_autoptr (ScImage) other = sc_image_new (10, 10, 3, 8, NULL);
+  memset (other->data, 180, 300);
+  g_autoptr (ScTensor) fitted = sc_control_hint_place (other, SC_CONTROL_HINT, NULL, &pl, &error);
+  g_autoptr (ScTensor) whole = sc_control_hint_from_image (other, SC_CONTROL_HINT, NULL, 40, 32, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (fitted->data, sizeof (float) * 40 * 32 * 3, whole->data, sizeof (float) * 40 * 32 * 3);
+
+  ScHintPlacement bad = { 16, 16, 8, 8, 24, 16 }; /* the picture would stick out */
+  g_assert_null (sc_control_hint_place (pic, SC_CONTROL_SKETCH, NULL, &bad, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
 }
 
 /* ---- hint cache ---------------------------------------------------------------------------------- */
@@ -850,6 +900,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scedit/zero-is-base", test_zero_is_base);
   g_test_add_func ("/scedit/weight-zero-is-absent", test_weight_zero_is_absent);
   g_test_add_func ("/scedit/hint-cache", test_hint_cache);
+  g_test_add_func ("/scedit/hint-place", test_hint_place);
   g_test_add_func ("/scedit/formats", test_formats);
   g_test_add_func ("/scedit/pickle-formats", test_pickle_formats);
   g_test_add_func ("/scedit/bad-files", test_bad_files);
