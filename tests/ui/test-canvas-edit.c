@@ -6,19 +6,9 @@
 #include "sc-window.h"
 #include "ui-util.h"
 
-#include <glib/gstdio.h>
 #include <string.h>
 
 static char *tmpdir, *model_path;
-
-static ScWindow *
-new_window (void)
-{
-  ScWindow *win = sc_window_new (NULL);
-  gtk_window_set_default_size (GTK_WINDOW (win), 900, 640);
-  gtk_window_present (GTK_WINDOW (win));
-  return win;
-}
 
 static void
 assert_extension (ScDocument *doc, int left, int top, int right, int bottom)
@@ -91,13 +81,7 @@ render (ScWindow *win)
 static const ScResult *
 newest_result (ScWindow *win)
 {
-  ScHistoryItem *last = NULL;
-  for (guint64 id = 1; id < 256; id++)
-    {
-      ScHistoryItem *item = sc_history_strip_lookup (sc_window_get_history (win), id);
-      if (item)
-        last = item;
-    }
+  ScHistoryItem *last = sc_test_newest_item (win, NULL);
   g_assert_nonnull (last);
   return sc_history_item_get_result (last);
 }
@@ -105,14 +89,9 @@ newest_result (ScWindow *win)
 static void
 test_handles (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
-  ScWindow *win = new_window ();
-  sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
+  ScWindow *win = sc_test_new_ready_window (model_path);
+  if (!win)
+    return;
   ScDocument *doc = sc_window_get_document (win);
   ScCanvas *canvas = sc_window_get_canvas (win);
   ScUndoStack *undo = sc_document_get_undo_stack (doc);
@@ -305,7 +284,7 @@ drop_target_of (GtkWidget *widget)
 static void
 test_condition_drop (void)
 {
-  ScWindow *win = new_window ();
+  ScWindow *win = sc_test_new_window ();
   ScDocument *doc = sc_window_get_document (win);
   guint idx = sc_document_add_condition (doc, SC_CONTROL_CANNY);
   ScConditionsPanel *panel = (ScConditionsPanel *) sc_test_find_descendant (GTK_WIDGET (win), SC_TYPE_CONDITIONS_PANEL);
@@ -400,28 +379,11 @@ test_condition_drop (void)
 int
 main (int argc, char **argv)
 {
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  GError *error = NULL;
-  tmpdir = g_dir_make_tmp ("sc-ui-canvas-edit-XXXXXX", &error);
-  g_assert_no_error (error);
-  model_path = sc_test_make_tiny_model (tmpdir);
-  g_autoptr (GSettings) settings = g_settings_new ("io.github.scedit.Studio");
-  g_settings_set_int (settings, "threads", 1);
+  sc_test_setup (&argc, &argv, "sc-ui-canvas-edit-XXXXXX", &tmpdir, &model_path);
 
   g_test_add_func ("/ui/canvas-edit/handles", test_handles);
   g_test_add_func ("/ui/canvas-edit/condition-drop", test_condition_drop);
   int rc = g_test_run ();
-  const char *names[] = { "picture.png", "broken.png", "dropped.png" };
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      g_autofree char *path = g_build_filename (tmpdir, names[i], NULL);
-      g_remove (path);
-    }
-  if (model_path)
-    g_remove (model_path);
-  g_rmdir (tmpdir);
-  g_free (model_path);
-  g_free (tmpdir);
+  sc_test_teardown (&tmpdir, &model_path); /* with the pictures test_condition_drop wrote */
   return rc;
 }

@@ -7,7 +7,6 @@
 #include "scedit/tuner_io.h"
 #include "ui-util.h"
 
-#include <glib/gstdio.h>
 #include <string.h>
 
 static char *tmpdir, *model_path, *controller_path;
@@ -18,14 +17,7 @@ render (ScWindow *win)
 {
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL));
   g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 30000));
-  ScHistoryStrip *history = sc_window_get_history (win);
-  ScHistoryItem *newest = NULL;
-  for (guint64 id = 1; id < 64; id++)
-    {
-      ScHistoryItem *item = sc_history_strip_lookup (history, id);
-      if (item)
-        newest = item;
-    }
+  ScHistoryItem *newest = sc_test_newest_item (win, NULL);
   g_assert_nonnull (newest);
   return sc_history_item_get_result (newest);
 }
@@ -54,16 +46,9 @@ make_picture (int size)
 static void
 test_weight_slider (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
-  ScWindow *win = sc_window_new (NULL);
-  gtk_window_set_default_size (GTK_WINDOW (win), 900, 640);
-  gtk_window_present (GTK_WINDOW (win));
-  sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
+  ScWindow *win = sc_test_new_ready_window (model_path);
+  if (!win)
+    return;
   ScDocument *doc = sc_window_get_document (win);
   g_object_set (doc, "prompt", "a red apple", "width", 64, "height", 64, "steps", 3, "sampler", 0, "seed-locked",
                 TRUE, NULL);
@@ -114,26 +99,13 @@ test_weight_slider (void)
 int
 main (int argc, char **argv)
 {
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  GError *error = NULL;
-  tmpdir = g_dir_make_tmp ("sc-ui-cond-XXXXXX", &error);
-  g_assert_no_error (error);
-  model_path = sc_test_make_tiny_model (tmpdir);
+  sc_test_setup (&argc, &argv, "sc-ui-cond-XXXXXX", &tmpdir, &model_path);
   if (model_path)
     controller_path = sc_test_make_tiny_controller (tmpdir, "canny.safetensors");
-  g_autoptr (GSettings) settings = g_settings_new ("io.github.scedit.Studio");
-  g_settings_set_int (settings, "threads", 1);
 
   g_test_add_func ("/ui/conditions/weight-slider", test_weight_slider);
   int rc = g_test_run ();
-  if (model_path)
-    g_remove (model_path);
-  if (controller_path)
-    g_remove (controller_path);
-  g_rmdir (tmpdir);
-  g_free (model_path);
+  sc_test_teardown (&tmpdir, &model_path);
   g_free (controller_path);
-  g_free (tmpdir);
   return rc;
 }

@@ -36,11 +36,8 @@ new_manager (const char *folder)
 static void
 test_lists_folder (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
+  if (!sc_test_have_model (model_path))
+    return;
   ScModelManager *manager = new_manager (tmpdir);
   g_assert_cmpuint (sc_model_manager_get_n_models (manager), ==, 1);
   g_assert_cmpuint (sc_model_manager_get_n_tuners (manager), ==, 0);
@@ -50,11 +47,8 @@ test_lists_folder (void)
 static void
 test_add_path (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
+  if (!sc_test_have_model (model_path))
+    return;
   g_autofree char *empty = g_build_filename (tmpdir, "empty", NULL);
   g_assert_cmpint (g_mkdir_with_parents (empty, 0755), ==, 0);
   ScModelManager *manager = new_manager (empty);
@@ -103,12 +97,7 @@ test_download (void)
 int
 main (int argc, char **argv)
 {
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  GError *error = NULL;
-  tmpdir = g_dir_make_tmp ("sc-models-XXXXXX", &error);
-  g_assert_no_error (error);
-  model_path = sc_test_make_tiny_model (tmpdir);
+  sc_test_setup (&argc, &argv, "sc-models-XXXXXX", &tmpdir, &model_path);
   settings = g_settings_new ("io.github.scedit.Studio");
 
   g_test_add_func ("/ui/model-manager/lists-folder", test_lists_folder);
@@ -116,10 +105,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/model-manager/download", test_download);
   int rc = g_test_run ();
   g_object_unref (settings);
-  if (model_path)
-    g_remove (model_path);
-  g_rmdir (tmpdir);
-  g_free (model_path);
-  g_free (tmpdir);
+  sc_test_teardown (&tmpdir, &model_path);
   return rc;
 }

@@ -7,19 +7,9 @@
 #include "scedit/tuner_io.h"
 #include "ui-util.h"
 
-#include <glib/gstdio.h>
 #include <string.h>
 
 static char *tmpdir, *model_path, *controller_path;
-
-static ScWindow *
-new_window (void)
-{
-  ScWindow *win = sc_window_new (NULL);
-  gtk_window_set_default_size (GTK_WINDOW (win), 900, 640);
-  gtk_window_present (GTK_WINDOW (win));
-  return win;
-}
 
 static GBytes *
 layer_copy (ScDocument *doc, ScLayerKind kind, guint index)
@@ -42,7 +32,7 @@ count_byte (GBytes *b, guint8 value)
 static void
 test_undo (void)
 {
-  ScWindow *win = new_window ();
+  ScWindow *win = sc_test_new_window ();
   ScDocument *doc = sc_window_get_document (win);
   ScCanvas *canvas = sc_window_get_canvas (win);
   g_object_set (doc, "width", 64, "height", 64, NULL);
@@ -101,37 +91,12 @@ test_undo (void)
 
 /* ---- Live ---- */
 
-static gboolean
-live_settled (gpointer live)
-{
-  return !sc_live_controller_get_busy (live) && !sc_live_controller_get_stale (live);
-}
-
-static ScHistoryItem *
-newest (ScWindow *win, guint *count)
-{
-  ScHistoryItem *last = NULL;
-  *count = 0;
-  for (guint64 id = 1; id < 256; id++)
-    {
-      ScHistoryItem *item = sc_history_strip_lookup (sc_window_get_history (win), id);
-      if (item)
-        last = item, (*count)++;
-    }
-  return last;
-}
-
 static void
 test_live (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
-  ScWindow *win = new_window ();
-  sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
+  ScWindow *win = sc_test_new_ready_window (model_path);
+  if (!win)
+    return;
   ScDocument *doc = sc_window_get_document (win);
   ScCanvas *canvas = sc_window_get_canvas (win);
   ScLiveController *live = sc_window_get_live_controller (win);
@@ -144,12 +109,13 @@ test_live (void)
   /* Live on: one render of what is there, with the seed kept */
   sc_live_controller_set_active (live, TRUE);
   g_assert_true (sc_live_controller_get_stale (live));
-  g_assert_true (sc_test_spin_until (live_settled, live, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_live_settled, live, 30000));
   g_assert_cmpuint (sc_live_controller_get_n_finished (live), ==, 1);
   g_assert_cmpuint (sc_document_get_seed (doc), ==, 42);
   g_assert_cmpfloat (sc_live_controller_get_last_seconds (live), >, 0);
   guint n_items;
-  g_autoptr (ScImage) before = sc_image_to_rgb8 (sc_history_item_get_result (newest (win, &n_items))->image, NULL);
+  g_autoptr (ScImage) before
+      = sc_image_to_rgb8 (sc_history_item_get_result (sc_test_newest_item (win, &n_items))->image, NULL);
 
   /* a stroke, then a quick slider drag: the changes coalesce, only the newest settings must finish */
   sc_canvas_set_brush_size (canvas, 6);
@@ -165,13 +131,13 @@ test_live (void)
       gtk_adjustment_set_value (weight, 1.2 - 0.2 * i);
       sc_test_spin_for (40);
     }
-  g_assert_true (sc_test_spin_until (live_settled, live, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_live_settled, live, 30000));
   guint finished = sc_live_controller_get_n_finished (live);
   g_assert_cmpuint (finished, >=, 2);
   g_assert_cmpuint (finished, <=, 3); /* the first, at most one in between, the last */
   /* Live refines one picture: its renders replace each other in the history */
   g_assert_cmpuint (sc_history_strip_get_n_items (sc_window_get_history (win)), ==, 1);
-  const ScResult *res = sc_history_item_get_result (newest (win, &n_items));
+  const ScResult *res = sc_history_item_get_result (sc_test_newest_item (win, &n_items));
   g_assert_cmpint (res->request->n_controls, ==, 1);
   g_assert_cmpfloat_with_epsilon (res->request->controls[0].weight, 0.6, 1e-6);
   g_assert_true (g_bytes_equal (res->request->controls[0].picture,
@@ -189,7 +155,7 @@ test_live (void)
   sc_test_spin_for (100);
   g_assert_cmpuint (sc_live_controller_get_n_finished (live), ==, finished);
   guint n_after;
-  g_assert_true (newest (win, &n_after) != NULL);
+  g_assert_true (sc_test_newest_item (win, &n_after) != NULL);
   g_assert_cmpuint (n_after, ==, n_items);
 
   /* pointer mapping: the widget's centre is the layer's centre at any zoom */
@@ -208,21 +174,16 @@ test_live (void)
 static void
 test_inpaint_mask (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
-  ScWindow *win = new_window ();
-  sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
+  ScWindow *win = sc_test_new_ready_window (model_path);
+  if (!win)
+    return;
   ScDocument *doc = sc_window_get_document (win);
   ScCanvas *canvas = sc_window_get_canvas (win);
   ScLiveController *live = sc_window_get_live_controller (win);
   g_object_set (doc, "prompt", "a red apple", "width", 64, "height", 64, "steps", 3, "sampler", 0, NULL);
   sc_document_set_seed (doc, 3);
   sc_live_controller_set_active (live, TRUE);
-  g_assert_true (sc_test_spin_until (live_settled, live, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_live_settled, live, 30000));
   int w = 0, h = 0;
   g_autoptr (GBytes) first = layer_copy (doc, SC_LAYER_IMAGE, 0);
   g_assert_nonnull (sc_document_get_layer_pixels (doc, SC_LAYER_IMAGE, 0, &w, &h, NULL));
@@ -234,10 +195,9 @@ test_inpaint_mask (void)
   double square[] = { 26, 26, 38, 26, 38, 38, 26, 38, 26, 26 };
   g_assert_true (sc_canvas_stroke (canvas, square, 5, SC_PAINT_BRUSH));
   guint before = sc_live_controller_get_n_finished (live);
-  g_assert_true (sc_test_spin_until (live_settled, live, 30000));
+  g_assert_true (sc_test_spin_until (sc_test_live_settled, live, 30000));
   g_assert_cmpuint (sc_live_controller_get_n_finished (live), >, before);
-  guint n_items;
-  const ScResult *res = sc_history_item_get_result (newest (win, &n_items));
+  const ScResult *res = sc_history_item_get_result (sc_test_newest_item (win, NULL));
   g_assert_nonnull (res->request->mask);
   g_autoptr (ScImage) out = sc_image_to_rgb8 (res->image, NULL);
   const guint8 *a = g_bytes_get_data (first, NULL), *b = out->data;
@@ -263,14 +223,9 @@ test_inpaint_mask (void)
 static void
 test_outpaint (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
-  ScWindow *win = new_window ();
-  sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
+  ScWindow *win = sc_test_new_ready_window (model_path);
+  if (!win)
+    return;
   ScDocument *doc = sc_window_get_document (win);
   g_object_set (doc, "prompt", "a red apple", "width", 64, "height", 64, "steps", 3, "sampler", 0, NULL);
   sc_document_set_seed (doc, 11);
@@ -287,8 +242,7 @@ test_outpaint (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL));
   g_assert_true (sc_test_spin_until (sc_test_window_busy, win, 5000));
   g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 30000));
-  guint n_items;
-  const ScResult *res = sc_history_item_get_result (newest (win, &n_items));
+  const ScResult *res = sc_history_item_get_result (sc_test_newest_item (win, NULL));
   g_assert_cmpint (res->image->width, ==, 128);
   g_assert_cmpint (res->image->height, ==, 64);
   g_autoptr (ScImage) out = sc_image_to_rgb8 (res->image, NULL);
@@ -314,7 +268,7 @@ image_is (gpointer data)
 static void
 test_drop_and_paste (void)
 {
-  ScWindow *win = new_window ();
+  ScWindow *win = sc_test_new_window ();
   ScDocument *doc = sc_window_get_document (win);
   g_autofree char *png = g_build_filename (g_getenv ("SC_FIXTURES_DIR"), "img-interlaced.png", NULL);
   g_autoptr (ScImage) want = sc_image_load (png, NULL);
@@ -351,16 +305,9 @@ test_drop_and_paste (void)
 int
 main (int argc, char **argv)
 {
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  GError *error = NULL;
-  tmpdir = g_dir_make_tmp ("sc-ui-paint-XXXXXX", &error);
-  g_assert_no_error (error);
-  model_path = sc_test_make_tiny_model (tmpdir);
+  sc_test_setup (&argc, &argv, "sc-ui-paint-XXXXXX", &tmpdir, &model_path);
   if (model_path)
     controller_path = sc_test_make_tiny_controller (tmpdir, "edges.safetensors");
-  g_autoptr (GSettings) settings = g_settings_new ("io.github.scedit.Studio");
-  g_settings_set_int (settings, "threads", 1);
 
   g_test_add_func ("/ui/paint/undo", test_undo);
   g_test_add_func ("/ui/paint/live", test_live);
@@ -368,13 +315,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/paint/outpaint", test_outpaint);
   g_test_add_func ("/ui/paint/drop-and-paste", test_drop_and_paste);
   int rc = g_test_run ();
-  if (model_path)
-    g_remove (model_path);
-  if (controller_path)
-    g_remove (controller_path);
-  g_rmdir (tmpdir);
-  g_free (model_path);
+  sc_test_teardown (&tmpdir, &model_path);
   g_free (controller_path);
-  g_free (tmpdir);
   return rc;
 }

@@ -6,8 +6,6 @@
 #include "sc-window.h"
 #include "ui-util.h"
 
-#include <glib/gstdio.h>
-
 static char *tmpdir, *model_path;
 
 /* The preferences row titled title below widget (depth first), or NULL. */
@@ -165,25 +163,6 @@ test_device (void)
 
 /* ---- Live mode's requests ---- */
 
-static ScHistoryItem *
-newest (ScWindow *win)
-{
-  ScHistoryItem *last = NULL;
-  for (guint64 id = 1; id < 256; id++)
-    {
-      ScHistoryItem *item = sc_history_strip_lookup (sc_window_get_history (win), id);
-      if (item)
-        last = item;
-    }
-  return last;
-}
-
-static gboolean
-live_settled (gpointer live)
-{
-  return !sc_live_controller_get_busy (live) && !sc_live_controller_get_stale (live);
-}
-
 /* The window binds the live settings to its controller: no model needed to see the requests it builds. */
 static void
 test_live_request (void)
@@ -223,27 +202,21 @@ test_live_request (void)
 static void
 test_live_render (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
+  ScWindow *win = sc_test_new_ready_window (model_path);
+  if (!win)
+    return;
+  /* the window reads these per request (live-steps and live-size through bindings) */
   g_autoptr (GSettings) settings = g_settings_new ("io.github.scedit.Studio");
   g_settings_set_int (settings, "live-steps", 2);
   g_settings_set_int (settings, "live-size", 256);
   g_settings_set_string (settings, "preview-method", "full");
-  ScWindow *win = sc_window_new (NULL);
-  gtk_window_set_default_size (GTK_WINDOW (win), 900, 640);
-  gtk_window_present (GTK_WINDOW (win));
-  sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
   ScDocument *doc = sc_window_get_document (win);
   g_object_set (doc, "prompt", "a red apple", "width", 384, "height", 320, "steps", 3, "sampler", 0, NULL);
   ScLiveController *live = sc_window_get_live_controller (win);
   sc_live_controller_set_active (live, TRUE);
-  g_assert_true (sc_test_spin_until (live_settled, live, 60000));
+  g_assert_true (sc_test_spin_until (sc_test_live_settled, live, 60000));
   g_assert_cmpuint (sc_live_controller_get_n_finished (live), >=, 1);
-  const ScResult *res = sc_history_item_get_result (newest (win));
+  const ScResult *res = sc_history_item_get_result (sc_test_newest_item (win, NULL));
   g_assert_cmpint (res->request->steps, ==, 2);
   g_assert_cmpint (res->request->width, ==, 256);
   g_assert_cmpint (res->request->height, ==, 216); /* 213.3 → a multiple of 8 */
@@ -259,7 +232,7 @@ test_live_render (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL));
   g_assert_true (sc_test_window_busy (win));
   g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 60000));
-  res = sc_history_item_get_result (newest (win));
+  res = sc_history_item_get_result (sc_test_newest_item (win, NULL));
   g_assert_cmpint (res->request->steps, ==, 3);
   g_assert_cmpint (res->request->width, ==, 384);
   g_assert_cmpint (res->request->height, ==, 320);
@@ -275,14 +248,7 @@ test_live_render (void)
 int
 main (int argc, char **argv)
 {
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  GError *error = NULL;
-  tmpdir = g_dir_make_tmp ("sc-ui-prefs-XXXXXX", &error);
-  g_assert_no_error (error);
-  model_path = sc_test_make_tiny_model (tmpdir);
-  g_autoptr (GSettings) settings = g_settings_new ("io.github.scedit.Studio");
-  g_settings_set_int (settings, "threads", 1);
+  sc_test_setup (&argc, &argv, "sc-ui-prefs-XXXXXX", &tmpdir, &model_path);
 
   g_test_add_func ("/ui/preferences/rows", test_rows);
   g_test_add_func ("/ui/preferences/live-quality", test_live_quality_binding);
@@ -291,10 +257,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/preferences/live-request", test_live_request);
   g_test_add_func ("/ui/preferences/live-render", test_live_render);
   int rc = g_test_run ();
-  if (model_path)
-    g_remove (model_path);
-  g_rmdir (tmpdir);
-  g_free (model_path);
-  g_free (tmpdir);
+  sc_test_teardown (&tmpdir, &model_path);
   return rc;
 }

@@ -16,15 +16,6 @@
 
 static char *tmpdir, *model_path, *controller_path, *style_path;
 
-static ScWindow *
-new_window (void)
-{
-  ScWindow *win = sc_window_new (NULL);
-  gtk_window_set_default_size (GTK_WINDOW (win), 900, 640);
-  gtk_window_present (GTK_WINDOW (win));
-  return win;
-}
-
 static char *
 make_style (const char *dir)
 {
@@ -102,14 +93,9 @@ notes_mention (GPtrArray *notes, const char *part)
 static void
 test_reopen_layers (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
-  ScWindow *win = new_window ();
-  sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
+  ScWindow *win = sc_test_new_ready_window (model_path);
+  if (!win)
+    return;
   ScDocument *doc = sc_window_get_document (win);
   g_object_set (doc, "prompt", "a lighthouse", "width", 64, "height", 64, "steps", 3, "sampler", 0, "seed-locked",
                 TRUE, NULL);
@@ -156,7 +142,7 @@ test_reopen_layers (void)
   g_assert_nonnull (strstr (json, "\"mask\":{\"layer\":\"mask\""));
 
   /* a fresh window opens it: every layer comes back */
-  ScWindow *win2 = new_window ();
+  ScWindow *win2 = sc_test_new_window ();
   ScDocument *doc2 = sc_window_get_document (win2);
   sc_window_open_image (win2, file);
   g_assert_true (sc_test_spin_until (has_two_conditions, doc2, 10000));
@@ -238,30 +224,17 @@ test_reopen_layers (void)
 int
 main (int argc, char **argv)
 {
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  GError *error = NULL;
-  tmpdir = g_dir_make_tmp ("sc-ui-reopen-XXXXXX", &error);
-  g_assert_no_error (error);
-  model_path = sc_test_make_tiny_model (tmpdir);
+  sc_test_setup (&argc, &argv, "sc-ui-reopen-XXXXXX", &tmpdir, &model_path);
   if (model_path)
     {
       controller_path = sc_test_make_tiny_controller (tmpdir, "tiny-canny.safetensors");
       style_path = make_style (tmpdir);
     }
-  g_autoptr (GSettings) settings = g_settings_new ("io.github.scedit.Studio");
-  g_settings_set_int (settings, "threads", 1);
 
   g_test_add_func ("/ui/reopen/layers", test_reopen_layers);
   int rc = g_test_run ();
-  const char *files[] = { model_path, controller_path, style_path };
-  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
-    if (files[i])
-      g_remove (files[i]);
-  g_rmdir (tmpdir);
-  g_free (model_path);
+  sc_test_teardown (&tmpdir, &model_path);
   g_free (controller_path);
   g_free (style_path);
-  g_free (tmpdir);
   return rc;
 }

@@ -9,35 +9,28 @@
 
 static char *tmpdir, *model_path;
 
-static ScWindow *
-new_window (void)
-{
-  ScWindow *win = sc_window_new (NULL);
-  gtk_window_set_default_size (GTK_WINDOW (win), 900, 640);
-  gtk_window_present (GTK_WINDOW (win));
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (win));
-  return win;
-}
-
 static gboolean
 has_texture (gpointer win)
 {
   return sc_canvas_get_texture (sc_window_get_canvas (win)) != NULL;
 }
 
-static void
-load_model (ScWindow *win)
+/* A window with the tiny model and these tests' settings, or NULL (skipped) without the model. */
+static ScWindow *
+new_loaded_window (void)
 {
-  sc_window_load_model (win, model_path);
-  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
-  ScDocument *doc = sc_window_get_document (win);
-  g_object_set (doc, "prompt", "a red apple on a table", "width", 64, "height", 64, "steps", 4, "sampler", 0, NULL);
+  ScWindow *win = sc_test_new_ready_window (model_path);
+  if (win)
+    g_object_set (sc_window_get_document (win), "prompt", "a red apple on a table", "width", 64, "height", 64,
+                  "steps", 4, "sampler", 0, NULL);
+  return win;
 }
 
 static void
 test_empty (void)
 {
-  ScWindow *win = new_window ();
+  ScWindow *win = sc_test_new_window ();
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (win));
   g_assert_cmpstr (sc_window_get_page (win), ==, "empty");
   g_assert_false (sc_window_get_busy (win));
   gtk_window_destroy (GTK_WINDOW (win));
@@ -65,13 +58,9 @@ tick (gpointer user)
 static void
 test_render (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
-  ScWindow *win = new_window ();
-  load_model (win);
+  ScWindow *win = new_loaded_window ();
+  if (!win)
+    return;
   ScCanvas *canvas = sc_window_get_canvas (win);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (canvas));
   sc_test_spin_for (300); /* the page's crossfade */
@@ -116,13 +105,9 @@ preview_shown (gpointer win)
 static void
 test_cancel (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
-  ScWindow *win = new_window ();
-  load_model (win);
+  ScWindow *win = new_loaded_window ();
+  if (!win)
+    return;
   g_object_set (sc_window_get_document (win), "steps", 150, NULL);
   gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL);
   g_assert_true (sc_test_spin_until (preview_shown, win, 30000)); /* the first step's preview */
@@ -148,13 +133,9 @@ prompt_restored (gpointer doc)
 static void
 test_reopen (void)
 {
-  if (!model_path)
-    {
-      g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
-      return;
-    }
-  ScWindow *win = new_window ();
-  load_model (win);
+  ScWindow *win = new_loaded_window ();
+  if (!win)
+    return;
   ScDocument *doc = sc_window_get_document (win);
   gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL);
   g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 30000));
@@ -219,14 +200,7 @@ test_application (void)
 int
 main (int argc, char **argv)
 {
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  GError *error = NULL;
-  tmpdir = g_dir_make_tmp ("sc-ui-XXXXXX", &error);
-  g_assert_no_error (error);
-  model_path = sc_test_make_tiny_model (tmpdir);
-  g_autoptr (GSettings) settings = g_settings_new ("io.github.scedit.Studio");
-  g_settings_set_int (settings, "threads", 1); /* leave a core for the UI thread on small machines */
+  sc_test_setup (&argc, &argv, "sc-ui-XXXXXX", &tmpdir, &model_path);
 
   g_test_add_func ("/ui/window/empty", test_empty);
   g_test_add_func ("/ui/window/render", test_render);
@@ -234,10 +208,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/reopen", test_reopen);
   g_test_add_func ("/ui/application", test_application);
   int rc = g_test_run ();
-  if (model_path)
-    g_remove (model_path);
-  g_rmdir (tmpdir);
-  g_free (model_path);
-  g_free (tmpdir);
+  sc_test_teardown (&tmpdir, &model_path);
   return rc;
 }

@@ -4,6 +4,64 @@
 #include "models/make_model.h"
 #include "scedit/tuner_io.h"
 
+#include <adwaita.h>
+#include <glib/gstdio.h>
+
+void
+sc_test_setup (int *argc, char ***argv, const char *tmpl, char **tmpdir, char **model_path)
+{
+  gtk_test_init (argc, argv, NULL);
+  adw_init ();
+  GError *error = NULL;
+  *tmpdir = g_dir_make_tmp (tmpl, &error);
+  g_assert_no_error (error);
+  *model_path = sc_test_make_tiny_model (*tmpdir);
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.scedit.Studio");
+  g_settings_set_int (settings, "threads", 1);
+}
+
+void
+sc_test_teardown (char **tmpdir, char **model_path)
+{
+  g_autoptr (GDir) dir = g_dir_open (*tmpdir, 0, NULL);
+  for (const char *name; dir && (name = g_dir_read_name (dir));)
+    {
+      g_autofree char *path = g_build_filename (*tmpdir, name, NULL);
+      g_remove (path);
+    }
+  g_rmdir (*tmpdir);
+  g_clear_pointer (tmpdir, g_free);
+  g_clear_pointer (model_path, g_free);
+}
+
+gboolean
+sc_test_have_model (const char *model_path)
+{
+  if (!model_path)
+    g_test_skip ("no tiny model (SC_SHARED_DIR unset)");
+  return model_path != NULL;
+}
+
+ScWindow *
+sc_test_new_window (void)
+{
+  ScWindow *win = sc_window_new (NULL);
+  gtk_window_set_default_size (GTK_WINDOW (win), 900, 640);
+  gtk_window_present (GTK_WINDOW (win));
+  return win;
+}
+
+ScWindow *
+sc_test_new_ready_window (const char *model_path)
+{
+  if (!sc_test_have_model (model_path))
+    return NULL;
+  ScWindow *win = sc_test_new_window ();
+  sc_window_load_model (win, model_path);
+  g_assert_true (sc_test_spin_until (sc_test_window_ready, win, 30000));
+  return win;
+}
+
 gboolean
 sc_test_spin_until (ScTestCondition cond, gpointer user, int timeout_ms)
 {
@@ -116,6 +174,28 @@ gboolean
 sc_test_window_idle (gpointer win)
 {
   return !sc_window_get_busy (win);
+}
+
+gboolean
+sc_test_live_settled (gpointer live)
+{
+  return !sc_live_controller_get_busy (live) && !sc_live_controller_get_stale (live);
+}
+
+ScHistoryItem *
+sc_test_newest_item (ScWindow *win, guint *n_items)
+{
+  ScHistoryItem *last = NULL;
+  guint n = 0;
+  for (guint64 id = 1; id < 256; id++)
+    {
+      ScHistoryItem *item = sc_history_strip_lookup (sc_window_get_history (win), id);
+      if (item)
+        last = item, n++;
+    }
+  if (n_items)
+    *n_items = n;
+  return last;
 }
 
 GtkWidget *
