@@ -147,12 +147,56 @@ bench_norm (const ScBackend *be, int64_t HW, int64_t C)
   sc_free_floats (y);
 }
 
+/* Every 3×3 stride-1 conv of one SD 1.5 U-Net evaluation at 512 px, batch 2 (CFG), with how often it runs:
+ * the time per implementation and per evaluation, to see where Winograd pays. */
+static void
+bench_unet_convs (const ScBackend *be)
+{
+  static const struct { int hw, cin, cout, count; } shapes[] = {
+    { 64, 320, 320, 7 },  { 64, 640, 320, 2 },   { 64, 960, 320, 1 },   { 64, 640, 640, 1 },
+    { 32, 320, 640, 1 },  { 32, 640, 640, 6 },   { 32, 960, 640, 1 },   { 32, 1280, 640, 1 },
+    { 32, 1920, 640, 1 }, { 32, 1280, 1280, 1 }, { 16, 640, 1280, 1 },  { 16, 1280, 1280, 7 },
+    { 16, 1920, 1280, 1 }, { 16, 2560, 1280, 2 }, { 8, 1280, 1280, 11 }, { 8, 2560, 1280, 3 },
+  };
+  static const int impls[] = { 2, 3, 0 };
+  static const char *const names[] = { "onednn", "winograd", "auto" };
+  double total[3] = { 0 };
+  printf ("%-24s %6s %12s %12s %12s\n", "SD1.5 512px b2 conv", "count", "onednn ms", "winograd ms", "auto ms");
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++)
+    {
+      ScConv2dDesc d = { .batch = 2, .in_h = shapes[s].hw, .in_w = shapes[s].hw, .in_c = shapes[s].cin,
+                         .out_c = shapes[s].cout, .kernel_h = 3, .kernel_w = 3, .stride = 1, .pad_top = 1,
+                         .pad_left = 1, .pad_bottom = 1, .pad_right = 1 };
+      sc_conv2d_desc_init (&d);
+      float *x = rand_floats ((size_t) (2 * d.in_h * d.in_w * d.in_c)), *w = rand_floats ((size_t) (9 * d.in_c * d.out_c));
+      float *bias = rand_floats ((size_t) d.out_c), *y = rand_floats ((size_t) (2 * d.out_h * d.out_w * d.out_c));
+      double flops = 2.0 * 2 * d.out_h * d.out_w * d.out_c * d.in_c * 9, t[3];
+      for (int i = 0; i < 3; i++)
+        {
+          sc_cpu_conv2d_set_impl (impls[i]);
+          t[i] = TIME_BEST (reps_for (flops), be->conv2d (&d, x, w, bias, y));
+          total[i] += t[i] * shapes[s].count;
+        }
+      char what[64];
+      g_snprintf (what, sizeof what, "%dx%d %d->%d", shapes[s].hw, shapes[s].hw, shapes[s].cin, shapes[s].cout);
+      printf ("%-24s %6d %12.2f %12.2f %12.2f\n", what, shapes[s].count, t[0] * 1e3, t[1] * 1e3, t[2] * 1e3);
+      sc_free_floats (x);
+      sc_free_floats (w);
+      sc_free_floats (bias);
+      sc_free_floats (y);
+    }
+  sc_cpu_conv2d_set_impl (0);
+  for (int i = 0; i < 3; i++)
+    printf ("per U-Net evaluation, %-8s: %8.1f ms\n", names[i], total[i] * 1e3);
+}
+
 int
 main (int argc, char **argv)
 {
   int threads = argc > 1 ? atoi (argv[1]) : 0;
   quick = argc > 2;
-  /* "bench-ops N attention": only the attention rows (the kernel being tuned). */
+  /* "bench-ops N attention": only the attention rows (the kernel being tuned); "bench-ops N unet-convs":
+   * the U-Net's 3×3 convolutions by implementation. */
   gboolean only_attention = argc > 2 && g_strcmp0 (argv[2], "attention") == 0;
   sc_set_num_threads (threads);
   const ScBackend *be = sc_backend_cpu ();
@@ -161,6 +205,12 @@ main (int argc, char **argv)
 
   if (only_attention)
     goto attention;
+  if (argc > 2 && g_strcmp0 (argv[2], "unet-convs") == 0)
+    {
+      sc_set_num_threads (threads);
+      bench_unet_convs (be);
+      return 0;
+    }
   bench_gemm (be, 1024, 1024, 1024, "1024^3");
   bench_gemm (be, 4096, 320, 320, "4096x320x320 (linear 64x64)");
   bench_gemm (be, 4096, 2560, 320, "4096x2560x320 (GEGLU proj)");

@@ -77,8 +77,10 @@ void sc_cpu_conv2d_set_impl (int impl);
 /* 3×3 stride-1 convs as Winograd F(4×4, 3×3) (cpu_conv_winograd.c); FALSE for other shapes or no memory. */
 gboolean sc_cpu_conv2d_winograd (const ScConv2dDesc *d, const float *x, const float *w, const float *bias,
                                  float *y);
-/* Whether automatic selection takes Winograd for d: 3×3 stride 1 with enough output pixels that the
- * transforms pay for themselves. */
+/* Whether automatic selection takes Winograd for d: 3×3 stride 1 with enough output pixels over the
+ * batch that the transforms (the weights' above all, redone per call) pay for themselves. Measured with
+ * `bench-ops 2 unet-convs`: 32×32 and up win 1.6–2.6×; a 16×16 level is
+ * within noise of oneDNN at batch 2 and loses at batch 1 (the weight transform and a 32-row sgemm). */
 gboolean sc_cpu_conv2d_winograd_suits (const ScConv2dDesc *d);
 #define SC_CPU_WINOGRAD_MIN_PIXELS 1024
 /* For tests: the most floats per transform buffer and the fewest tiles per block (0, 0: defaults). */
