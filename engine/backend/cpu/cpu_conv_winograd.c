@@ -43,7 +43,8 @@ static size_t scratch_floats;
 gboolean
 sc_cpu_conv2d_winograd_suits (const ScConv2dDesc *d)
 {
-  return d->kernel_h == 3 && d->kernel_w == 3 && d->stride == 1 && d->out_h * d->out_w >= SC_CPU_WINOGRAD_MIN_PIXELS
+  return d->kernel_h == 3 && d->kernel_w == 3 && d->stride == 1
+         && d->batch * d->out_h * d->out_w >= SC_CPU_WINOGRAD_MIN_PIXELS
          && d->in_c >= 32 && d->out_c >= 32;
 }
 
