@@ -248,10 +248,15 @@ test_conv2d (void)
   static const char *const names[] = { "conv_3x3", "conv_vae_down", "conv_1x1", "conv_unet_down",
                                         "conv_big", "conv_in", "conv_asym" };
   /* Every implementation on every shape: automatic choice, im2col+gemm, oneDNN (falls back when absent),
-   * Winograd (on the 3×3 stride-1 shapes; the others fall back). */
+   * Winograd F(4×4) and F(2×2) (on the 3×3 stride-1 shapes; the others fall back). */
+  sc_cpu_conv2d_winograd_set_tile (4);
   for (int impl = 0; impl <= 3; impl++)
     for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
       check_conv (names[i], impl);
+  sc_cpu_conv2d_winograd_set_tile (2);
+  for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
+    check_conv (names[i], 3);
+  sc_cpu_conv2d_winograd_set_tile (0);
 }
 
 /* The oneDNN path may repack a weight buffer in place (at U-Net widths the blocked layout has the same
@@ -315,20 +320,28 @@ test_conv2d_winograd_blocks (void)
     w[i] = 0.05f * cosf ((float) i * 0.11f);
   for (int i = 0; i < 56; i++)
     bias[i] = 0.01f * (float) i;
-  float *ref = sc_alloc_floats (n, NULL), *y = sc_alloc_floats (n, NULL);
+  float *ref = sc_alloc_floats (n, NULL), *y = sc_alloc_floats (n, NULL), *ref_nb = sc_alloc_floats (n, NULL);
   sc_cpu_conv2d_set_impl (1);
   be->conv2d (&d, x, w, bias, ref);
-  /* 16 output channels and 7 tiles per block: 4 channel blocks × 10 tile blocks (6 × 5 tiles per image). */
-  sc_cpu_conv2d_winograd_set_blocking (36 * 40 * 16, 7);
-  sc_cpu_conv2d_set_impl (3);
-  be->conv2d (&d, x, w, bias, y);
-  assert_close ("winograd in blocks", y, ref, (int64_t) n, 1e-4, 1e-4);
-  sc_cpu_conv2d_winograd_set_blocking (0, 0);
-  be->conv2d (&d, x, w, NULL, y);
-  sc_cpu_conv2d_set_impl (1);
-  be->conv2d (&d, x, w, NULL, ref);
-  assert_close ("winograd in one block, no bias", y, ref, (int64_t) n, 1e-4, 1e-4);
+  be->conv2d (&d, x, w, NULL, ref_nb);
+  for (int m = 2; m <= 4; m += 2)
+    {
+      /* 16 output channels and 7 tiles per block: 4 channel blocks × 10 (F(4×4): 6 × 5 tiles per image)
+       * or 32 (F(2×2): 11 × 10) tile blocks */
+      g_autofree char *blocks = g_strdup_printf ("winograd F(%dx%d) in blocks", m, m);
+      g_autofree char *one = g_strdup_printf ("winograd F(%dx%d) in one block, no bias", m, m);
+      sc_cpu_conv2d_winograd_set_tile (m);
+      sc_cpu_conv2d_winograd_set_blocking ((size_t) (m + 2) * (m + 2) * 40 * 16, 7);
+      sc_cpu_conv2d_set_impl (3);
+      be->conv2d (&d, x, w, bias, y);
+      assert_close (blocks, y, ref, (int64_t) n, 1e-4, 1e-4);
+      sc_cpu_conv2d_winograd_set_blocking (0, 0);
+      be->conv2d (&d, x, w, NULL, y);
+      assert_close (one, y, ref_nb, (int64_t) n, 1e-4, 1e-4);
+    }
+  sc_cpu_conv2d_winograd_set_tile (0);
   sc_cpu_conv2d_set_impl (0);
+  sc_free_floats (ref_nb);
   sc_free_floats (x);
   sc_free_floats (w);
   sc_free_floats (bias);

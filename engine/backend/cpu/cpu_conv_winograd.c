@@ -1,4 +1,4 @@
-/* 3×3 stride-1 conv2d as Winograd F(4×4, 3×3) (Lavin & Gray 2015), NHWC × HWIO.
+/* 3×3 stride-1 conv2d as Winograd F(4×4, 3×3) or F(2×2, 3×3) (Lavin & Gray 2015), NHWC × HWIO.
  *
  * Each 4×4 block of output pixels ("tile") is computed from the 6×6 input patch around it:
  *   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
@@ -10,14 +10,22 @@
  * The weights are transformed on every call, a block of output channels at a time: that costs about 1%
  * of the products (a few hundred flops per weight against tiles × 72), and caching them would hold 4×
  * the conv weights of a model in memory. Interpolation points 0, ±1, ±2, ∞: the error stays within a
- * few f32 roundings of the direct sum for activations of SD's magnitude (tests/engine/test-ops.c). */
+ * few f32 roundings of the direct sum for activations of SD's magnitude (tests/engine/test-ops.c).
+ *
+ * F(2×2, 3×3) (4×4 patches, 16 products) needs 2.25× fewer multiplies instead of 4×, but its weights
+ * transform to 16/9 of their size instead of 4×, and a layer has four times as many tiles — the rows of
+ * its sgemm: it is the better choice for small feature maps, where F(4×4) has too few tiles to keep the
+ * sgemm busy and rewrites 4× the weights for little work. */
 #include "backend/cpu/cpu_kernels.h"
 
 #include <omp.h>
 
-#define TILE 4      /* output pixels per tile side */
-#define PATCH 6     /* input pixels per tile side */
+#define TILE 4      /* output pixels per tile side (F(4×4); F(2×2) uses 2) */
+#define PATCH 6     /* input pixels per tile side (F(4×4); F(2×2) uses 4) */
 #define XI (PATCH * PATCH)
+/* Total output pixels (all images) from which F(4×4) is used rather than F(2×2). */
+#define F4_MIN_PIXELS 1024
+static int forced_tile; /* tests: 2 or 4; 0 = by size */
 #define CV 16       /* channels per vector step */
 /* The most floats in each of U, V and M (64 MB), whatever the layer's size, and the fewest tiles per
  * block (so that the sgemm's packing of U amortizes). Tests shrink both to exercise the blocking. */
@@ -158,6 +166,100 @@ output_tile (const float *restrict m, float *restrict y)
     }
 }
 
+/* F(2×2, 3×3): Bᵀ d B for a 4×4 patch ([4][4][CV] → [16][CV]). */
+static inline __attribute__ ((always_inline)) void
+input_tile2 (const float *restrict d, float *restrict v)
+{
+  float t[4][4][CV];
+  for (int j = 0; j < 4; j++)
+    {
+      const float *c0 = d + (0 * 4 + j) * CV, *c1 = d + (1 * 4 + j) * CV, *c2 = d + (2 * 4 + j) * CV;
+      const float *c3 = d + (3 * 4 + j) * CV;
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
+        {
+          t[0][j][l] = c0[l] - c2[l];
+          t[1][j][l] = c1[l] + c2[l];
+          t[2][j][l] = c2[l] - c1[l];
+          t[3][j][l] = c1[l] - c3[l];
+        }
+    }
+  for (int i = 0; i < 4; i++)
+    {
+      const float *r0 = t[i][0], *r1 = t[i][1], *r2 = t[i][2], *r3 = t[i][3];
+      float *o = v + i * 4 * CV;
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
+        {
+          o[0 * CV + l] = r0[l] - r2[l];
+          o[1 * CV + l] = r1[l] + r2[l];
+          o[2 * CV + l] = r2[l] - r1[l];
+          o[3 * CV + l] = r1[l] - r3[l];
+        }
+    }
+}
+
+/* F(2×2, 3×3): G g Gᵀ ([3][3][CV] → [16][CV]). */
+static inline __attribute__ ((always_inline)) void
+weight_tile2 (const float *restrict g, float *restrict u)
+{
+  float t[4][3][CV];
+  for (int j = 0; j < 3; j++)
+    {
+      const float *g0 = g + (0 * 3 + j) * CV, *g1 = g + (1 * 3 + j) * CV, *g2 = g + (2 * 3 + j) * CV;
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
+        {
+          t[0][j][l] = g0[l];
+          t[1][j][l] = (g0[l] + g1[l] + g2[l]) * 0.5f;
+          t[2][j][l] = (g0[l] - g1[l] + g2[l]) * 0.5f;
+          t[3][j][l] = g2[l];
+        }
+    }
+  for (int i = 0; i < 4; i++)
+    {
+      const float *r0 = t[i][0], *r1 = t[i][1], *r2 = t[i][2];
+      float *o = u + i * 4 * CV;
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
+        {
+          o[0 * CV + l] = r0[l];
+          o[1 * CV + l] = (r0[l] + r1[l] + r2[l]) * 0.5f;
+          o[2 * CV + l] = (r0[l] - r1[l] + r2[l]) * 0.5f;
+          o[3 * CV + l] = r2[l];
+        }
+    }
+}
+
+/* F(2×2, 3×3): Aᵀ m A ([16][CV] → [2][2][CV]). */
+static inline __attribute__ ((always_inline)) void
+output_tile2 (const float *restrict m, float *restrict y)
+{
+  float t[2][4][CV];
+  for (int j = 0; j < 4; j++)
+    {
+      const float *m0 = m + (0 * 4 + j) * CV, *m1 = m + (1 * 4 + j) * CV, *m2 = m + (2 * 4 + j) * CV;
+      const float *m3 = m + (3 * 4 + j) * CV;
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
+        {
+          t[0][j][l] = m0[l] + m1[l] + m2[l];
+          t[1][j][l] = m1[l] - m2[l] - m3[l];
+        }
+    }
+  for (int i = 0; i < 2; i++)
+    {
+      const float *r0 = t[i][0], *r1 = t[i][1], *r2 = t[i][2], *r3 = t[i][3];
+      float *o = y + i * 2 * CV;
+#pragma omp simd
+      for (int l = 0; l < CV; l++)
+        {
+          o[0 * CV + l] = r0[l] + r1[l] + r2[l];
+          o[1 * CV + l] = r1[l] - r2[l] - r3[l];
+        }
+    }
+}
+
 /* Copies n ≤ CV floats; a whole vector inline (a libc call per 64 bytes cost 15% of a VAE decode). */
 static inline __attribute__ ((always_inline)) void
 copy_vec (float *restrict dst, const float *restrict src, int n)
@@ -174,6 +276,7 @@ copy_vec (float *restrict dst, const float *restrict src, int n)
 
 typedef struct {
   const ScConv2dDesc *d;
+  int m, patch, xi;                /* output tile side (4 or 2), input patch side, patch positions */
   int64_t tiles_h, tiles_w, tiles; /* tiles per column, per row, in all */
   int64_t t0, nt;                  /* the block of tiles being worked on: V and M hold nt rows */
 } Geometry;
@@ -185,8 +288,8 @@ tile_origin (const Geometry *g, int64_t t, int64_t *b, int64_t *oy, int64_t *ox)
   int64_t per_image = g->tiles_h * g->tiles_w;
   t += g->t0;
   *b = t / per_image;
-  *oy = (t % per_image) / g->tiles_w * TILE;
-  *ox = t % g->tiles_w * TILE;
+  *oy = (t % per_image) / g->tiles_w * g->m;
+  *ox = t % g->tiles_w * g->m;
 }
 
 /* V[ξ][t][c] = (Bᵀ d B)[ξ] for every tile of the block and input channel. */
@@ -205,13 +308,13 @@ transform_input (const Geometry *g, const float *x, float *V)
       for (int64_t c0 = 0; c0 < C; c0 += CV)
         {
           int n = (int) MIN (CV, C - c0);
-          for (int i = 0; i < PATCH; i++)
+          for (int i = 0; i < g->patch; i++)
             {
               int64_t iy = oy + i - d->pad_top;
-              for (int j = 0; j < PATCH; j++)
+              for (int j = 0; j < g->patch; j++)
                 {
                   int64_t ix = ox + j - d->pad_left;
-                  float *p = patch + (i * PATCH + j) * CV;
+                  float *p = patch + (i * g->patch + j) * CV;
                   if (iy < 0 || iy >= d->in_h || ix < 0 || ix >= d->in_w)
                     memset (p, 0, sizeof (float) * CV);
                   else
@@ -222,8 +325,11 @@ transform_input (const Geometry *g, const float *x, float *V)
                     }
                 }
             }
-          input_tile (patch, v);
-          for (int xi = 0; xi < XI; xi++)
+          if (g->m == 4)
+            input_tile (patch, v);
+          else
+            input_tile2 (patch, v);
+          for (int xi = 0; xi < g->xi; xi++)
             copy_vec (V + ((size_t) xi * g->nt + t) * C + c0, v + xi * CV, n);
         }
     }
@@ -232,8 +338,9 @@ transform_input (const Geometry *g, const float *x, float *V)
 /* U[ξ][c][k - k0] = (G g Gᵀ)[ξ] for output channels [k0, k0 + nk). */
 SC_WINOGRAD_CLONES
 static void
-transform_weights (const ScConv2dDesc *d, const float *w, int64_t k0, int64_t nk, float *U)
+transform_weights (const Geometry *geo, const float *w, int64_t k0, int64_t nk, float *U)
 {
+  const ScConv2dDesc *d = geo->d;
   int64_t C = d->in_c, K = d->out_c;
   size_t us = (size_t) (C * nk); /* stride between ξ planes */
 #pragma omp parallel for schedule(static)
@@ -244,8 +351,11 @@ transform_weights (const ScConv2dDesc *d, const float *w, int64_t k0, int64_t nk
         float g[9 * CV] = { 0 }, u[XI * CV];
         for (int tap = 0; tap < 9; tap++)
           copy_vec (g + tap * CV, w + (tap * C + c) * K + k0 + kk, n);
-        weight_tile (g, u);
-        for (int xi = 0; xi < XI; xi++)
+        if (geo->m == 4)
+          weight_tile (g, u);
+        else
+          weight_tile2 (g, u);
+        for (int xi = 0; xi < geo->xi; xi++)
           copy_vec (U + xi * us + (size_t) c * nk + kk, u + xi * CV, n);
       }
 }
@@ -267,17 +377,20 @@ transform_output (const Geometry *g, const float *M, int64_t k0, int64_t nk, con
       for (int64_t kk = 0; kk < nk; kk += CV)
         {
           int n = (int) MIN (CV, nk - kk);
-          for (int xi = 0; xi < XI; xi++)
+          for (int xi = 0; xi < g->xi; xi++)
             copy_vec (m + xi * CV, M + ((size_t) xi * g->nt + t) * ms + kk, n);
-          output_tile (m, o);
+          if (g->m == 4)
+            output_tile (m, o);
+          else
+            output_tile2 (m, o);
           float bv[CV] = { 0 };
           if (bias)
             copy_vec (bv, bias + k0 + kk, n);
-          for (int i = 0; i < TILE && oy + i < d->out_h; i++)
-            for (int j = 0; j < TILE && ox + j < d->out_w; j++)
+          for (int i = 0; i < g->m && oy + i < d->out_h; i++)
+            for (int j = 0; j < g->m && ox + j < d->out_w; j++)
               {
                 float *dst = y + ((b * d->out_h + oy + i) * d->out_w + ox + j) * K + k0 + kk;
-                const float *src = o + (i * TILE + j) * CV;
+                const float *src = o + (i * g->m + j) * CV;
                 if (n == CV)
                   {
 #pragma omp simd
@@ -292,17 +405,25 @@ transform_output (const Geometry *g, const float *M, int64_t k0, int64_t nk, con
     }
 }
 
-/* The 36 products M[ξ] = V[ξ] · U[ξ], one ξ per thread at a time. */
+/* The 36 (or 16) products M[ξ] = V[ξ] · U[ξ], one ξ per thread at a time. */
 static void
 multiply (const Geometry *g, int64_t C, int64_t nk, const float *V, const float *U, float *M)
 {
   int saved;
   sc_cpu_blas_serial_begin (&saved);
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int xi = 0; xi < XI; xi++)
+  for (int xi = 0; xi < g->xi; xi++)
     sc_cpu_gemm_serial (false, false, g->nt, nk, C, 1.0f, V + (size_t) xi * g->nt * C, C,
                         U + (size_t) xi * C * nk, nk, 0.0f, M + (size_t) xi * g->nt * nk, nk);
   sc_cpu_blas_serial_end (saved);
+}
+
+void
+sc_cpu_conv2d_winograd_set_tile (int m)
+{
+  g_mutex_lock (&scratch_lock);
+  forced_tile = m == 2 || m == 4 ? m : 0;
+  g_mutex_unlock (&scratch_lock);
 }
 
 void
@@ -319,14 +440,16 @@ sc_cpu_conv2d_winograd (const ScConv2dDesc *d, const float *x, const float *w, c
 {
   if (d->kernel_h != 3 || d->kernel_w != 3 || d->stride != 1)
     return FALSE;
-  Geometry g = { d, (d->out_h + TILE - 1) / TILE, (d->out_w + TILE - 1) / TILE, 0, 0, 0 };
+  int m = forced_tile ? forced_tile : d->batch * d->out_h * d->out_w >= F4_MIN_PIXELS ? 4 : 2;
+  Geometry g = { d, m, m + 2, (m + 2) * (m + 2), (d->out_h + m - 1) / m, (d->out_w + m - 1) / m, 0, 0, 0 };
   g.tiles = d->batch * g.tiles_h * g.tiles_w;
   int64_t C = d->in_c, K = d->out_c;
+  const int64_t xi_n = g.xi;
   /* Blocks of output channels (for U) and of tiles (for V and M) keep each buffer near block_floats
    * however large the layer. */
-  int64_t block = MAX (CV, MIN (K, (int64_t) (block_floats / (XI * (size_t) C)) / CV * CV));
-  int64_t tile_block = MIN (g.tiles, MAX (min_tile_block, (int64_t) (block_floats / (XI * (size_t) MAX (C, block)))));
-  size_t v_n = (size_t) XI * tile_block * C, u_n = (size_t) XI * C * block, m_n = (size_t) XI * tile_block * block;
+  int64_t block = MAX (CV, MIN (K, (int64_t) (block_floats / (xi_n * (size_t) C)) / CV * CV));
+  int64_t tile_block = MIN (g.tiles, MAX (min_tile_block, (int64_t) (block_floats / (xi_n * (size_t) MAX (C, block)))));
+  size_t v_n = (size_t) xi_n * tile_block * C, u_n = (size_t) xi_n * C * block, m_n = (size_t) xi_n * tile_block * block;
 
   g_mutex_lock (&scratch_lock);
   if (scratch_floats < v_n + u_n + m_n)
@@ -345,7 +468,7 @@ sc_cpu_conv2d_winograd (const ScConv2dDesc *d, const float *x, const float *w, c
   for (int64_t k0 = 0; k0 < K; k0 += block)
     {
       int64_t nk = MIN (block, K - k0);
-      transform_weights (d, w, k0, nk, U);
+      transform_weights (&g, w, k0, nk, U);
       for (g.t0 = 0; g.t0 < g.tiles; g.t0 += tile_block)
         {
           g.nt = MIN (tile_block, g.tiles - g.t0);

@@ -79,10 +79,12 @@ gboolean sc_cpu_conv2d_winograd (const ScConv2dDesc *d, const float *x, const fl
                                  float *y);
 /* Whether automatic selection takes Winograd for d: 3×3 stride 1 with enough output pixels over the
  * batch that the transforms (the weights' above all, redone per call) pay for themselves. Measured with
- * `bench-ops 2 unet-convs`: 32×32 and up win 1.6–2.6×; a 16×16 level is
- * within noise of oneDNN at batch 2 and loses at batch 1 (the weight transform and a 32-row sgemm). */
+ * `bench-ops 2 unet-convs` (SD 1.5, 512 px, batch 2): F(4×4) from 1024 pixels (the 64×64 and 32×32
+ * levels, 1.6–2.6× faster than oneDNN), F(2×2) from 512 (16×16: 1.2×); 8×8 stays direct (0.55×). */
 gboolean sc_cpu_conv2d_winograd_suits (const ScConv2dDesc *d);
-#define SC_CPU_WINOGRAD_MIN_PIXELS 1024
+#define SC_CPU_WINOGRAD_MIN_PIXELS 512
+/* For tests and benchmarks: F(m×m, 3×3) with m = 2 or 4 always (0: by size). */
+void sc_cpu_conv2d_winograd_set_tile (int m);
 /* For tests: the most floats per transform buffer and the fewest tiles per block (0, 0: defaults). */
 void sc_cpu_conv2d_winograd_set_blocking (size_t max_floats, int64_t min_tiles);
 
