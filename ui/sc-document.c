@@ -16,6 +16,7 @@ struct _ScDocument {
   double cfg_scale;
   int width, height;
   guint sampler; /* ScSamplerKind */
+  int mask_grow, mask_feather; /* inpainting: pixels the repaint region grows by, soft band outside it */
   GArray *styles;     /* Style */
   GArray *conditions; /* Condition */
   GArray *request_styles, *request_controls; /* what sc_document_to_request lends out */
@@ -24,6 +25,7 @@ struct _ScDocument {
   int outpaint[4];            /* pixels the next render adds: left, top, right, bottom */
   ScLayerKind active_layer;
   guint active_condition;
+  guint next_condition_uid;
   ScUndoStack *undo;
 };
 
@@ -34,7 +36,7 @@ typedef struct {
   gboolean is_extension;
   int margins[4];
   ScLayerKind layer;
-  guint condition;
+  guint condition;       /* a condition's uid (indices shift when one is removed) */
   ScPaintRect rect;
   int width, height;     /* the layer's size when recorded: a step never applies to a resized layer */
   GBytes *pixels;
@@ -57,6 +59,7 @@ typedef struct {
 } Style;
 
 typedef struct {
+  guint uid;             /* stable for the condition's life: what undo steps refer to */
   ScControlKind kind;
   GBytes *picture;
   int width, height;
@@ -94,6 +97,8 @@ enum {
   PROP_WIDTH,
   PROP_HEIGHT,
   PROP_SAMPLER,
+  PROP_MASK_GROW,
+  PROP_MASK_FEATHER,
   N_PROPS
 };
 
@@ -135,6 +140,8 @@ sc_document_get_property (GObject *object, guint prop_id, GValue *value, GParamS
     case PROP_WIDTH: g_value_set_int (value, self->width); break;
     case PROP_HEIGHT: g_value_set_int (value, self->height); break;
     case PROP_SAMPLER: g_value_set_uint (value, self->sampler); break;
+    case PROP_MASK_GROW: g_value_set_int (value, self->mask_grow); break;
+    case PROP_MASK_FEATHER: g_value_set_int (value, self->mask_feather); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -163,6 +170,8 @@ sc_document_set_property (GObject *object, guint prop_id, const GValue *value, G
     case PROP_WIDTH: self->width = g_value_get_int (value) / 8 * 8; break;
     case PROP_HEIGHT: self->height = g_value_get_int (value) / 8 * 8; break;
     case PROP_SAMPLER: self->sampler = g_value_get_uint (value); break;
+    case PROP_MASK_GROW: self->mask_grow = g_value_get_int (value); break;
+    case PROP_MASK_FEATHER: self->mask_feather = g_value_get_int (value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -196,6 +205,10 @@ sc_document_class_init (ScDocumentClass *klass)
   properties[PROP_HEIGHT] = g_param_spec_int ("height", NULL, NULL, 64, 2048, 512, f);
   properties[PROP_SAMPLER] = g_param_spec_uint ("sampler", NULL, NULL, 0, SC_SAMPLER_DPMPP_2M,
                                                 SC_SAMPLER_EULER_A, f);
+  properties[PROP_MASK_GROW] = g_param_spec_int ("mask-grow", NULL, NULL, 0, SC_DOCUMENT_MASK_RADIUS_MAX,
+                                                 SC_DOCUMENT_MASK_GROW_DEFAULT, f);
+  properties[PROP_MASK_FEATHER] = g_param_spec_int ("mask-feather", NULL, NULL, 0, SC_DOCUMENT_MASK_RADIUS_MAX,
+                                                    SC_DOCUMENT_MASK_FEATHER_DEFAULT, f);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
@@ -216,6 +229,8 @@ sc_document_init (ScDocument *self)
   self->cfg_scale = 7.0;
   self->width = self->height = 512;
   self->sampler = SC_SAMPLER_EULER_A;
+  self->mask_grow = SC_DOCUMENT_MASK_GROW_DEFAULT;
+  self->mask_feather = SC_DOCUMENT_MASK_FEATHER_DEFAULT;
   self->seed = g_random_int ();
   self->styles = g_array_new (FALSE, TRUE, sizeof (Style));
   g_array_set_clear_func (self->styles, style_clear);
@@ -353,6 +368,8 @@ sc_document_to_request (ScDocument *self, ScRequest *r)
           r->mask_height = self->mask_height;
         }
       memcpy (r->outpaint, self->outpaint, sizeof r->outpaint);
+      r->mask_grow = self->mask_grow;
+      r->mask_feather = self->mask_feather;
     }
 }
 
@@ -526,7 +543,7 @@ guint
 sc_document_add_condition (ScDocument *self, ScControlKind kind)
 {
   g_return_val_if_fail (SC_IS_DOCUMENT (self), 0);
-  Condition c = { .kind = kind, .weight = 1.0, .visible = TRUE };
+  Condition c = { .uid = ++self->next_condition_uid, .kind = kind, .weight = 1.0, .visible = TRUE };
   g_array_append_val (self->conditions, c);
   emit_changed (self, TRUE);
   return self->conditions->len - 1;
@@ -538,7 +555,28 @@ sc_document_remove_condition (ScDocument *self, guint index)
   if (!get_condition (self, index))
     return;
   g_array_remove_index (self->conditions, index);
+  /* the layer being painted on went: back to the mask (the default); later ones moved down by one */
+  gboolean moved = self->active_layer == SC_LAYER_CONDITION && self->active_condition >= index;
+  if (moved && self->active_condition == index)
+    self->active_layer = SC_LAYER_MASK;
+  else if (moved)
+    self->active_condition--;
   emit_changed (self, TRUE);
+  if (moved)
+    g_signal_emit (self, signals[ACTIVE_LAYER_CHANGED], 0);
+}
+
+/* The index of the condition with uid, FALSE when it was removed. */
+static gboolean
+find_condition (ScDocument *self, guint uid, guint *index)
+{
+  for (guint i = 0; i < self->conditions->len; i++)
+    if (g_array_index (self->conditions, Condition, i).uid == uid)
+      {
+        *index = i;
+        return TRUE;
+      }
+  return FALSE;
 }
 
 ScControlKind
@@ -594,10 +632,10 @@ sc_document_set_condition_weight (ScDocument *self, guint index, double weight)
       /* a slider drag sends many values: they coalesce into one step */
       UndoState *before = g_new0 (UndoState, 1), *after = g_new0 (UndoState, 1);
       before->is_weight = after->is_weight = TRUE;
-      before->condition = after->condition = index;
+      before->condition = after->condition = c->uid;
       before->weight = c->weight;
       after->weight = weight;
-      g_autofree char *key = g_strdup_printf ("weight-%u", index);
+      g_autofree char *key = g_strdup_printf ("weight-%u", c->uid);
       sc_undo_stack_push (self->undo, key, before, after);
     }
   c->weight = weight;
@@ -687,6 +725,13 @@ sc_document_apply_json (ScDocument *self, const char *json, GError **error)
   const char *sampler = json_object_get_string_member_with_default (o, "sampler", NULL);
   if (sampler && sc_sampler_kind_from_name (sampler, &kind, NULL))
     g_object_set (obj, "sampler", (guint) kind, NULL);
+  /* written for inpainting and outpainting renders only */
+  int grow = (int) json_object_get_int_member_with_default (o, "mask_grow", -1);
+  if (grow >= 0 && grow <= SC_DOCUMENT_MASK_RADIUS_MAX)
+    g_object_set (obj, "mask-grow", grow, NULL);
+  int feather = (int) json_object_get_int_member_with_default (o, "mask_feather", -1);
+  if (feather >= 0 && feather <= SC_DOCUMENT_MASK_RADIUS_MAX)
+    g_object_set (obj, "mask-feather", feather, NULL);
   g_object_thaw_notify (obj);
   return TRUE;
 }
@@ -772,9 +817,12 @@ apply_undo_state (gpointer state, gpointer user)
 {
   ScDocument *self = user;
   UndoState *u = state;
+  guint index = 0;
+  if ((u->is_weight || u->layer == SC_LAYER_CONDITION) && !find_condition (self, u->condition, &index))
+    return; /* the condition was removed since */
   if (u->is_weight)
     {
-      sc_document_set_condition_weight (self, u->condition, u->weight);
+      sc_document_set_condition_weight (self, index, u->weight);
       return;
     }
   if (u->is_extension)
@@ -784,14 +832,14 @@ apply_undo_state (gpointer state, gpointer user)
       return;
     }
   int w, h, ch;
-  GBytes *old = sc_document_get_layer_pixels (self, u->layer, u->condition, &w, &h, &ch);
+  GBytes *old = sc_document_get_layer_pixels (self, u->layer, index, &w, &h, &ch);
   if (!old || w != u->width || h != u->height)
     return; /* the layer went or changed size since */
   gsize size;
   ScPaintBuffer buf = { g_bytes_unref_to_data (g_bytes_ref (old), &size), w, h, ch };
   sc_paint_buffer_put_rect (&buf, u->rect, u->pixels);
   g_autoptr (GBytes) pixels = g_bytes_new_take (buf.data, size);
-  set_layer_pixels (self, u->layer, u->condition, pixels, w, h);
+  set_layer_pixels (self, u->layer, index, pixels, w, h);
 }
 
 gboolean
@@ -828,7 +876,7 @@ sc_document_paint (ScDocument *self, const ScPaintTool *tool, const double *poin
   ScPaintBuffer before_buf = { (guint8 *) g_bytes_get_data (before_all, NULL), buf.width, buf.height, ch };
   UndoState *before = g_new0 (UndoState, 1), *after = g_new0 (UndoState, 1);
   before->layer = after->layer = kind;
-  before->condition = after->condition = index;
+  before->condition = after->condition = kind == SC_LAYER_CONDITION ? get_condition (self, index)->uid : 0;
   before->rect = after->rect = dirty;
   before->width = after->width = buf.width;
   before->height = after->height = buf.height;

@@ -14,6 +14,11 @@ G_DECLARE_FINAL_TYPE (ScDocument, sc_document, SC, DOCUMENT, GObject)
 
 /* The largest seed the UI offers: spin buttons hold doubles, exact up to 2^53. */
 #define SC_DOCUMENT_SEED_MAX (G_GUINT64_CONSTANT (1) << 53)
+/* Inpainting and outpainting: "mask-grow" (pixels the repaint region grows by; outpainting: the overlap
+ * into the old picture) and "mask-feather" (pixels of the soft blend outside it), 0 to this many. */
+#define SC_DOCUMENT_MASK_RADIUS_MAX 64
+#define SC_DOCUMENT_MASK_GROW_DEFAULT 4
+#define SC_DOCUMENT_MASK_FEATHER_DEFAULT 8
 
 ScDocument *sc_document_new (void);
 const char *sc_document_get_model_path (ScDocument *self);

@@ -36,6 +36,8 @@ struct _ScWindow {
   GtkDropDown *layer_dropdown;
   GtkToggleButton *brush_button, *eraser_button, *line_button, *fill_button;
   GtkScale *size_scale, *hardness_scale;
+  GtkWidget *mask_settings;   /* grow and feather: only while the mask is the active layer */
+  GtkScale *grow_scale, *feather_scale;
   GtkColorButton *color_button;
 
   ScDocument *document;
@@ -358,7 +360,8 @@ on_paint_settings (ScWindow *self)
   sc_canvas_set_color (self->canvas, &color);
 }
 
-/* The layer list: the mask, the image, then one entry per condition. */
+/* The layer list: the mask, the image, then one entry per condition; the paint bar's grow and feather
+ * show while the mask is the layer painted on. */
 static void
 rebuild_layers (ScWindow *self)
 {
@@ -375,6 +378,7 @@ rebuild_layers (ScWindow *self)
     }
   guint index;
   ScLayerKind kind = sc_document_get_active_layer (self->document, &index);
+  gtk_widget_set_visible (self->mask_settings, kind == SC_LAYER_MASK);
   guint selected = kind == SC_LAYER_MASK ? 0 : kind == SC_LAYER_IMAGE ? 1 : 2 + index;
   g_signal_handlers_block_matched (self->layer_dropdown, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   gtk_drop_down_set_model (self->layer_dropdown, G_LIST_MODEL (list));
@@ -884,6 +888,9 @@ sc_window_class_init (ScWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ScWindow, fill_button);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, size_scale);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, hardness_scale);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, mask_settings);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, grow_scale);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, feather_scale);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, color_button);
 
   gtk_widget_class_install_action (widget_class, "win.generate", NULL, generate);
@@ -929,6 +936,11 @@ sc_window_init (ScWindow *self)
   g_signal_connect_swapped (self->document, "changed", G_CALLBACK (update_actions), self);
   g_signal_connect_swapped (self->document, "layers-changed", G_CALLBACK (rebuild_layers), self);
   g_signal_connect_swapped (self->document, "active-layer-changed", G_CALLBACK (rebuild_layers), self);
+  /* the document's values win: a change either way is a "changed", which Live renders */
+  g_object_bind_property (self->document, "mask-grow", gtk_range_get_adjustment (GTK_RANGE (self->grow_scale)), "value",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self->document, "mask-feather", gtk_range_get_adjustment (GTK_RANGE (self->feather_scale)),
+                          "value", G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   rebuild_layers (self);
   g_signal_connect (self->layer_dropdown, "notify::selected", G_CALLBACK (on_layer_selected), self);
   GtkToggleButton *tools[] = { self->brush_button, self->eraser_button, self->line_button, self->fill_button };
@@ -1009,6 +1021,20 @@ sc_window_get_live_controller (ScWindow *self)
 {
   g_return_val_if_fail (SC_IS_WINDOW (self), NULL);
   return self->live;
+}
+
+GtkRange *
+sc_window_get_mask_grow_control (ScWindow *self)
+{
+  g_return_val_if_fail (SC_IS_WINDOW (self), NULL);
+  return GTK_RANGE (self->grow_scale);
+}
+
+GtkRange *
+sc_window_get_mask_feather_control (ScWindow *self)
+{
+  g_return_val_if_fail (SC_IS_WINDOW (self), NULL);
+  return GTK_RANGE (self->feather_scale);
 }
 
 gboolean

@@ -33,5 +33,9 @@ ScHistoryStrip *sc_window_get_history (ScWindow *self);
 const char *sc_window_get_page (ScWindow *self); /* "empty", "loading" or "ready" */
 gboolean sc_window_get_busy (ScWindow *self);   /* a render in flight */
 ScLiveController *sc_window_get_live_controller (ScWindow *self);
+/* The paint bar's inpainting controls, bound to the document's "mask-grow" and "mask-feather"; visible
+ * (with their labels) only while the mask is the active layer. */
+GtkRange *sc_window_get_mask_grow_control (ScWindow *self);
+GtkRange *sc_window_get_mask_feather_control (ScWindow *self);
 
 G_END_DECLS

@@ -23,6 +23,7 @@ sc_request_init (ScRequest *r)
   r->cfg_scale = 7.0f;
   r->sampler = SC_SAMPLER_EULER_A;
   r->control_scale = 1.0f;
+  r->mask_grow = r->mask_feather = -1; /* the pipeline's defaults */
 }
 
 gboolean
@@ -106,6 +107,10 @@ sc_request_to_params (const ScRequest *r, ScGenerateParams *p)
   p->sampler = r->sampler;
   p->seed = r->seed;
   p->preview = r->preview;
+  if (r->mask_grow >= 0)
+    p->mask_grow = r->mask_grow;
+  if (r->mask_feather >= 0)
+    p->mask_feather = r->mask_feather;
 }
 
 void

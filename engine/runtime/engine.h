@@ -59,11 +59,14 @@ typedef struct {
   GBytes *mask;
   int mask_width, mask_height;
   float strength;           /* of the repainted area; default 1 */
+  int mask_grow;            /* pixels the repaint region grows by (outpainting: the overlap); < 0: the
+                             * pipeline's default (4), which sc_request_init asks for */
+  int mask_feather;         /* pixels of the soft composite band outside it; < 0: the default (8) */
   int outpaint[4];          /* with init_image: pixels to add left, top, right, bottom (mask optional) */
   ScPreviewMode preview;    /* what "progress" shows; default SC_PREVIEW_FAST */
 } ScRequest;
 
-void sc_request_init (ScRequest *r); /* the defaults: 512×512, 20 steps, CFG 7, Euler a */
+void sc_request_init (ScRequest *r); /* the defaults: 512×512, 20 steps, CFG 7, Euler a, default grow/feather */
 ScRequest *sc_request_copy (const ScRequest *r);
 void sc_request_free (ScRequest *r);
 /* The pipeline's view of the request (strings borrowed from r). */

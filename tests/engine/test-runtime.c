@@ -379,6 +379,30 @@ make_tuners (void)
 
 /* Inpainting through the engine: the picture outside the mask (beyond the feather band) comes back
  * unchanged, the masked part is repainted; a broken mask is an error, not a crash. */
+/* Of the channel values 1–2 px outside the square mask [lo, hi)², how many differ between a and b;
+ * *inside, if asked for, gets how many differ under the mask. */
+static int
+mask_ring_changes (const ScImage *a, const ScImage *b, int lo, int hi, int *inside)
+{
+  const guint8 *pa = a->data, *pb = b->data;
+  int ring = 0, in = 0;
+  for (int y = lo - 2; y < hi + 2; y++)
+    for (int x = lo - 2; x < hi + 2; x++)
+      for (int c = 0; c < 3; c++)
+        {
+          int i = (y * 64 + x) * 3 + c;
+          if (pa[i] == pb[i])
+            continue;
+          if (x >= lo && x < hi && y >= lo && y < hi)
+            in++;
+          else
+            ring++;
+        }
+  if (inside)
+    *inside = in;
+  return ring;
+}
+
 static void
 test_inpaint (void)
 {
@@ -416,6 +440,29 @@ test_inpaint (void)
           }
       }
   g_assert_cmpint (changed_inside, >, 100);
+  /* the default grow repaints the pixels 1–2 px outside the mask */
+  g_assert_cmpint (mask_ring_changes (picture, out, 24, 40, NULL), >, 0);
+
+  /* grow 0, feather 0: the ring is kept bit for bit, the mask still repainted; copies keep both values */
+  g_assert_cmpint (r.mask_grow, <, 0); /* sc_request_init: the pipeline's defaults */
+  g_assert_cmpint (r.mask_feather, <, 0);
+  ScGenerateParams params;
+  sc_request_to_params (&r, &params);
+  g_assert_cmpint (params.mask_grow, ==, 4);
+  g_assert_cmpint (params.mask_feather, ==, 8);
+  r.mask_grow = 0;
+  r.mask_feather = 0;
+  g_autoptr (ScRequest) copy = sc_request_copy (&r);
+  g_assert_cmpint (copy->mask_grow, ==, 0);
+  g_assert_cmpint (copy->mask_feather, ==, 0);
+  sc_request_to_params (copy, &params);
+  g_assert_cmpint (params.mask_grow, ==, 0);
+  g_assert_cmpint (params.mask_feather, ==, 0);
+  g_autoptr (ScImage) tight = render (e, &s, &r);
+  int tight_inside = 0;
+  g_assert_cmpint (mask_ring_changes (picture, tight, 24, 40, &tight_inside), ==, 0);
+  g_assert_cmpint (tight_inside, >, 100);
+  r.mask_grow = r.mask_feather = -1;
 
   /* a mask whose byte count does not match its size */
   g_bytes_unref (r.mask);

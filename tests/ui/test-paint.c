@@ -218,6 +218,139 @@ test_inpaint_mask (void)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
+static void
+count_changed (GObject *object, gpointer data)
+{
+  (*(int *) data)++;
+}
+
+/* Of a render's unmasked pixels within 2 px of the mask (*ring: how many there are) and of its masked
+ * pixels, how many channel values differ from the picture it inpainted. */
+static void
+diff_around_mask (const ScResult *res, int *ring, int *ring_changed, int *inside_changed)
+{
+  g_assert_nonnull (res->request->mask);
+  g_assert_nonnull (res->request->init_image);
+  int w = res->request->init_width, h = res->request->init_height;
+  g_assert_cmpint (res->request->mask_width, ==, w);
+  g_assert_cmpint (res->request->mask_height, ==, h);
+  g_autoptr (ScImage) out = sc_image_to_rgb8 (res->image, NULL);
+  g_assert_cmpint (out->width, ==, w);
+  const guint8 *m = g_bytes_get_data (res->request->mask, NULL), *a = g_bytes_get_data (res->request->init_image, NULL);
+  const guint8 *b = out->data;
+  *ring = *ring_changed = *inside_changed = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        int i = y * w + x;
+        gboolean masked = m[i] > 127, near = FALSE;
+        if (m[i] == 0) /* not painted at all; soft brush edges are neither */
+          for (int dy = -2; dy <= 2 && !near; dy++)
+            for (int dx = -2; dx <= 2 && !near; dx++)
+              near = x + dx >= 0 && x + dx < w && y + dy >= 0 && y + dy < h && m[(y + dy) * w + x + dx] > 127;
+        *ring += near;
+        for (int c = 0; c < 3; c++)
+          if (a[i * 3 + c] != b[i * 3 + c])
+            {
+              if (near)
+                (*ring_changed)++;
+              else if (masked)
+                (*inside_changed)++;
+            }
+      }
+}
+
+/* The paint bar's Grow and Feather: shown with the mask layer only, bound both ways to the document, a
+ * change re-renders in Live mode; at 0 and 0 the pixels next to the mask stay exactly as they were, which
+ * the default grow + feather band repaints. */
+static void
+test_mask_grow_feather (void)
+{
+  ScWindow *win = sc_test_new_ready_window (model_path);
+  if (!win)
+    return;
+  ScDocument *doc = sc_window_get_document (win);
+  ScCanvas *canvas = sc_window_get_canvas (win);
+  ScLiveController *live = sc_window_get_live_controller (win);
+  GtkRange *grow = sc_window_get_mask_grow_control (win), *feather = sc_window_get_mask_feather_control (win);
+  g_assert_nonnull (gtk_widget_get_tooltip_text (GTK_WIDGET (grow)));
+  g_assert_nonnull (gtk_widget_get_tooltip_text (GTK_WIDGET (feather)));
+  /* both sit in the paint bar's Edge popover */
+  GtkWidget *edge = gtk_widget_get_ancestor (GTK_WIDGET (grow), GTK_TYPE_MENU_BUTTON);
+  g_assert_true (edge && edge == gtk_widget_get_ancestor (GTK_WIDGET (feather), GTK_TYPE_MENU_BUTTON));
+
+  /* the document's defaults; visible only while the mask is painted on */
+  g_assert_cmpfloat (gtk_range_get_value (grow), ==, 4);
+  g_assert_cmpfloat (gtk_range_get_value (feather), ==, 8);
+  g_assert_cmpint (sc_document_get_active_layer (doc, NULL), ==, SC_LAYER_MASK);
+  g_assert_true (gtk_widget_is_visible (edge));
+  sc_document_set_active_layer (doc, SC_LAYER_IMAGE, 0);
+  g_assert_false (gtk_widget_is_visible (edge));
+  guint idx = sc_document_add_condition (doc, SC_CONTROL_CANNY);
+  sc_document_set_active_layer (doc, SC_LAYER_CONDITION, idx);
+  g_assert_false (gtk_widget_is_visible (edge));
+  /* removing the layer being painted on goes back to the mask; undo steps of a removed condition do
+   * nothing, those of the others still find theirs */
+  guint other = sc_document_add_condition (doc, SC_CONTROL_DEPTH);
+  sc_document_set_condition_weight (doc, other, 0.5);
+  sc_document_set_condition_weight (doc, idx, 0.25);
+  sc_undo_stack_seal (sc_document_get_undo_stack (doc));
+  sc_document_remove_condition (doc, idx);
+  g_assert_cmpint (sc_document_get_active_layer (doc, NULL), ==, SC_LAYER_MASK);
+  g_assert_true (gtk_widget_is_visible (edge));
+  g_assert_true (sc_document_undo (doc)); /* the removed condition's weight: nothing to do */
+  g_assert_cmpfloat (sc_document_get_condition_weight (doc, 0), ==, 0.5);
+  g_assert_true (sc_document_undo (doc)); /* the depth condition, now at index 0 */
+  g_assert_cmpfloat (sc_document_get_condition_weight (doc, 0), ==, 1.0);
+  sc_document_remove_condition (doc, 0);
+
+  /* a picture, then a painted square of mask: rendered with the default band */
+  g_object_set (doc, "prompt", "a red apple", "width", 64, "height", 64, "steps", 3, "sampler", 0, NULL);
+  sc_document_set_seed (doc, 7);
+  sc_live_controller_set_active (live, TRUE);
+  g_assert_true (sc_test_spin_until (sc_test_live_settled, live, 30000));
+  sc_canvas_set_brush_size (canvas, 8);
+  sc_canvas_set_hardness (canvas, 1);
+  double square[] = { 28, 28, 36, 28, 36, 36, 28, 36, 28, 28 };
+  g_assert_true (sc_canvas_stroke (canvas, square, 5, SC_PAINT_BRUSH));
+  g_assert_true (sc_test_spin_until (sc_test_live_settled, live, 30000));
+  const ScResult *res = sc_history_item_get_result (sc_test_newest_item (win, NULL));
+  g_assert_cmpint (res->request->mask_grow, ==, 4);
+  g_assert_cmpint (res->request->mask_feather, ==, 8);
+  int ring, ring_changed, inside_changed;
+  diff_around_mask (res, &ring, &ring_changed, &inside_changed);
+  g_assert_cmpint (ring, >, 50);
+  g_assert_cmpint (ring_changed, >, 0);
+  g_assert_cmpint (inside_changed, >, 50);
+
+  /* grow 0 from the slider, feather 0 from the document: each a change that Live renders */
+  int changes = 0;
+  gulong handler = g_signal_connect (doc, "changed", G_CALLBACK (count_changed), &changes);
+  gtk_range_set_value (grow, 0);
+  int value = -1;
+  g_object_get (doc, "mask-grow", &value, NULL);
+  g_assert_cmpint (value, ==, 0);
+  g_assert_cmpint (changes, ==, 1);
+  g_assert_true (sc_live_controller_get_stale (live));
+  g_object_set (doc, "mask-feather", 0, NULL);
+  g_assert_cmpfloat (gtk_range_get_value (feather), ==, 0);
+  g_assert_cmpint (changes, ==, 2);
+  g_signal_handler_disconnect (doc, handler);
+  guint before = sc_live_controller_get_n_finished (live);
+  g_assert_true (sc_test_spin_until (sc_test_live_settled, live, 30000));
+  g_assert_cmpuint (sc_live_controller_get_n_finished (live), >, before);
+  res = sc_history_item_get_result (sc_test_newest_item (win, NULL));
+  g_assert_cmpint (res->request->mask_grow, ==, 0);
+  g_assert_cmpint (res->request->mask_feather, ==, 0);
+  g_assert_nonnull (strstr (res->json, "\"mask_grow\":0,"));
+  diff_around_mask (res, &ring, &ring_changed, &inside_changed);
+  g_assert_cmpint (ring, >, 50);
+  g_assert_cmpint (ring_changed, ==, 0); /* 1–2 px outside the mask: bit for bit */
+  g_assert_cmpint (inside_changed, >, 50);
+  sc_live_controller_set_active (live, FALSE);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
 /* Outpainting from the window: "extend right" then Generate gives a picture 64 px wider whose old part,
  * away from the seam's overlap band, is the previous picture bit for bit; the margins are then spent. */
 static void
@@ -312,6 +445,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/paint/undo", test_undo);
   g_test_add_func ("/ui/paint/live", test_live);
   g_test_add_func ("/ui/paint/inpaint-mask", test_inpaint_mask);
+  g_test_add_func ("/ui/paint/mask-grow-feather", test_mask_grow_feather);
   g_test_add_func ("/ui/paint/outpaint", test_outpaint);
   g_test_add_func ("/ui/paint/drop-and-paste", test_drop_and_paste);
   int rc = g_test_run ();

@@ -122,6 +122,7 @@ test_reopen_layers (void)
   int mw, mh;
   GBytes *mask = sc_document_get_mask (doc, &mw, &mh);
   g_assert_nonnull (mask);
+  g_object_set (doc, "mask-grow", 2, "mask-feather", 5, NULL);
 
   gtk_widget_activate_action (GTK_WIDGET (win), "win.generate", NULL);
   g_assert_true (sc_test_spin_until (sc_test_window_idle, win, 60000));
@@ -138,7 +139,8 @@ test_reopen_layers (void)
   g_test_message ("scedit: %s", json);
   g_assert_nonnull (strstr (g_hash_table_lookup (text, "parameters"), "canny 0.7"));
   g_assert_nonnull (strstr (json, "\"weight\":0.7,"));
-  g_assert_nonnull (strstr (json, "\"mask_grow\"")); /* an inpainting render */
+  g_assert_nonnull (strstr (json, "\"mask_grow\":2,")); /* an inpainting render */
+  g_assert_nonnull (strstr (json, "\"mask_feather\":5,"));
   g_assert_nonnull (strstr (json, "\"mask\":{\"layer\":\"mask\""));
 
   /* a fresh window opens it: every layer comes back */
@@ -170,6 +172,12 @@ test_reopen_layers (void)
   assert_same_bytes (sc_document_get_mask (doc2, &mw2, &mh2), mask);
   g_assert_cmpint (mw2, ==, mw);
   g_assert_cmpint (mh2, ==, mh);
+  int grow2, feather2; /* the mask's settings too, and the paint bar shows them */
+  g_object_get (doc2, "mask-grow", &grow2, "mask-feather", &feather2, NULL);
+  g_assert_cmpint (grow2, ==, 2);
+  g_assert_cmpint (feather2, ==, 5);
+  g_assert_cmpfloat (gtk_range_get_value (sc_window_get_mask_grow_control (win2)), ==, 2);
+  g_assert_cmpfloat (gtk_range_get_value (sc_window_get_mask_feather_control (win2)), ==, 5);
   g_assert_false (sc_undo_stack_can_undo (sc_document_get_undo_stack (doc2)));
 
   /* the rows show it: the weight slider at 0.7, the tuner's strength at 0.6 */
