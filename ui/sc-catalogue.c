@@ -2,8 +2,10 @@
 
 #include <glib/gi18n.h>
 
-/* Hugging Face serves repository files at /<repo>/resolve/<revision>/<path> (redirecting to its CDN). The
- * SCEdit hub's layout is unverified (scedit.md §5.4), so it is a link to browse, not a file. */
+/* Hugging Face serves repository files at /<repo>/resolve/<revision>/<path>, redirecting to its CDN with
+ * the file's SHA-256 and size in X-Linked-Etag / X-Linked-Size, which the downloader checks: the entries
+ * need not (and, written offline, could not) carry them. The SCEdit hub's layout is unverified
+ * (scedit.md §5.4), so it is a link to browse, not a file. */
 static const ScCatalogueEntry entries[] = {
   { "sd15", SC_CATALOGUE_MODEL, N_("Stable Diffusion 1.5"),
     N_("512 × 512, the base of most SCEdit style tuners. About 4.3 GB."),

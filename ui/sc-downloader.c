@@ -13,6 +13,10 @@ struct _ScDownloader {
   GObject parent_instance;
   char *url, *folder, *name, *path, *part_path, *sha256;
   guint64 expected_size;
+  /* what the server itself says the file is (Hugging Face's X-Linked-Etag / X-Linked-Size): checked when
+   * the caller gave no hash or size */
+  char *linked_sha256;
+  guint64 linked_size;
   SoupSession *session;
 
   /* the run in progress */
@@ -222,8 +226,8 @@ verify (ScDownloader *self)
   Verify *v = g_new0 (Verify, 1);
   v->part_path = g_strdup (self->part_path);
   v->path = g_strdup (self->path);
-  v->sha256 = g_strdup (self->sha256);
-  v->expected_size = self->expected_size;
+  v->sha256 = g_strdup (self->sha256 ? self->sha256 : self->linked_sha256);
+  v->expected_size = self->expected_size ? self->expected_size : self->linked_size;
   v->total = self->total;
   g_autoptr (GTask) task = g_task_new (self, g_task_get_cancellable (self->task), on_verified, NULL);
   g_task_set_task_data (task, v, (GDestroyNotify) verify_free);
@@ -437,6 +441,34 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user)
     }
 }
 
+/* Hugging Face answers a request for a file kept in Git LFS (every model file) with a redirect to its
+ * CDN whose headers carry the file's SHA-256 and size: X-Linked-Etag: "<64 hex digits>", X-Linked-Size.
+ * The redirect is followed for us, so they are read from each response's headers as it arrives. */
+static void
+on_got_headers (SoupMessage *msg, ScDownloader *self)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (msg);
+  const char *etag = soup_message_headers_get_one (headers, "X-Linked-Etag");
+  const char *size = soup_message_headers_get_one (headers, "X-Linked-Size");
+  if (etag)
+    {
+      if (g_str_has_prefix (etag, "W/"))
+        etag += 2;
+      g_autofree char *hex = g_strndup (etag + (etag[0] == '"'), strlen (etag) - (etag[0] == '"') * 2);
+      gboolean sha = strlen (hex) == 64;
+      for (const char *c = hex; sha && *c; c++)
+        sha = g_ascii_isxdigit (*c);
+      if (sha) /* a shorter ETag is a git blob id, not the file's hash */
+        {
+          g_free (self->linked_sha256);
+          self->linked_sha256 = g_ascii_strdown (hex, -1);
+        }
+    }
+  guint64 n = 0;
+  if (size && g_ascii_string_to_unsigned (size, 10, 1, G_MAXUINT64, &n, NULL))
+    self->linked_size = n;
+}
+
 static void
 send_request (ScDownloader *self)
 {
@@ -447,6 +479,7 @@ send_request (ScDownloader *self)
                                        _("“%s” is not a web address."), self->url));
       return;
     }
+  g_signal_connect (self->msg, "got-headers", G_CALLBACK (on_got_headers), self);
   self->resumed_from = part_size (self);
   if (self->resumed_from)
     soup_message_headers_set_range (soup_message_get_request_headers (self->msg), self->resumed_from, -1);
@@ -575,6 +608,7 @@ sc_downloader_finalize (GObject *object)
   g_free (self->path);
   g_free (self->part_path);
   g_free (self->sha256);
+  g_free (self->linked_sha256);
   G_OBJECT_CLASS (sc_downloader_parent_class)->finalize (object);
 }
 

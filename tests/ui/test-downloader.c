@@ -88,6 +88,23 @@ serve (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable 
   g_array_append_val (srv.served, send);
 }
 
+/* Like Hugging Face for a file in Git LFS: a redirect to the file whose headers name its SHA-256 and size.
+ * /lfs/good/… tells the truth, /lfs/bad/… another hash, /lfs/long/… a size one byte too large. */
+static void
+serve_lfs_redirect (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer user)
+{
+  SoupMessageHeaders *resp = soup_server_message_get_response_headers (msg);
+  g_autofree char *location = g_strconcat (srv.base, "models/tiny.safetensors", NULL);
+  const char *sha = g_str_has_prefix (path, "/lfs/bad/")
+                      ? "0000000000000000000000000000000000000000000000000000000000000000" : srv.sha256;
+  g_autofree char *etag = g_strdup_printf ("\"%s\"", sha);
+  g_autofree char *size = g_strdup_printf ("%d", FILE_SIZE + (g_str_has_prefix (path, "/lfs/long/") ? 1 : 0));
+  soup_message_headers_replace (resp, "Location", location);
+  soup_message_headers_replace (resp, "X-Linked-Etag", etag);
+  soup_message_headers_replace (resp, "X-Linked-Size", size);
+  soup_server_message_set_status (msg, SOUP_STATUS_FOUND, NULL);
+}
+
 static void
 reset_server (Mode mode)
 {
@@ -312,6 +329,41 @@ test_hash_mismatch (void)
   run_clear (&run);
 }
 
+/* No hash or size from the caller: what the redirect's X-Linked-Etag / X-Linked-Size say is checked. */
+static void
+test_linked_hash (void)
+{
+  static const struct { const char *path; int code; } cases[] = {
+    { "lfs/good/tiny.safetensors", 0 },
+    { "lfs/bad/tiny.safetensors", SC_DOWNLOADER_ERROR_HASH_MISMATCH },
+    { "lfs/long/tiny.safetensors", SC_DOWNLOADER_ERROR_SIZE_MISMATCH },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      reset_server (MODE_NORMAL);
+      g_autofree char *folder = new_folder ("linked");
+      g_autofree char *url = g_strconcat (srv.base, cases[i].path, NULL);
+      g_autofree char *name = g_strdup_printf ("linked-%u.safetensors", i);
+      g_autoptr (ScDownloader) dl = sc_downloader_new (url, folder, name, 0, NULL, NULL);
+      Run run = { 0 };
+      run_download (dl, &run);
+      if (cases[i].code)
+        {
+          g_assert_error (run.error, SC_DOWNLOADER_ERROR, cases[i].code);
+          g_assert_false (g_file_test (sc_downloader_get_path (dl), G_FILE_TEST_EXISTS));
+        }
+      else
+        {
+          g_assert_no_error (run.error);
+          assert_file_is_the_data (run.path);
+          g_remove (run.path);
+        }
+      g_assert_false (g_file_test (sc_downloader_get_part_path (dl), G_FILE_TEST_EXISTS));
+      g_assert_cmpuint (srv.ranges->len, ==, 1); /* the file itself was fetched once, after the redirect */
+      run_clear (&run);
+    }
+}
+
 static void
 test_not_found (void)
 {
@@ -402,6 +454,7 @@ main (int argc, char **argv)
   srv.served = g_array_new (FALSE, FALSE, sizeof (gsize));
   srv.server = soup_server_new (NULL, NULL);
   soup_server_add_handler (srv.server, "/models", serve, NULL, NULL);
+  soup_server_add_handler (srv.server, "/lfs", serve_lfs_redirect, NULL, NULL);
   GError *error = NULL;
   g_assert_true (soup_server_listen_local (srv.server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
   g_assert_no_error (error);
@@ -414,6 +467,7 @@ main (int argc, char **argv)
   g_test_add_func ("/downloader/ignore-range", test_ignore_range);
   g_test_add_func ("/downloader/range-not-satisfiable", test_range_not_satisfiable);
   g_test_add_func ("/downloader/hash-mismatch", test_hash_mismatch);
+  g_test_add_func ("/downloader/linked-hash", test_linked_hash);
   g_test_add_func ("/downloader/not-found", test_not_found);
   g_test_add_func ("/downloader/refused", test_refused);
   g_test_add_func ("/downloader/cancel-then-resume", test_cancel_then_resume);
@@ -422,7 +476,7 @@ main (int argc, char **argv)
 
   g_object_unref (srv.server);
   /* remove what the tests left (a folder per test) */
-  const char *subs[] = { "full", "cut", "ignore-range", "416", "wrong", "404", "refused", "cancel" };
+  const char *subs[] = { "full", "cut", "ignore-range", "416", "wrong", "linked", "404", "refused", "cancel" };
   for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
     {
       g_autofree char *sub = g_build_filename (tmpdir, subs[i], NULL);
