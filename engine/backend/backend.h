@@ -100,6 +100,59 @@ struct ScBackend {
 
   /* y[rows, Ca + Cb] = concat(a[rows, Ca], b[rows, Cb]) along the last dim. */
   void (*concat_last) (const float *a, int64_t Ca, const float *b, int64_t Cb, float *y, int64_t rows);
+
+  /* ---- Backward passes, for training (tuners on the U-Net decoder's skips). Each takes the forward's
+   * inputs and the gradient of its output (dy) and ADDS into the gradient buffers it is given (as
+   * llm.c does): a tensor that feeds two ops sums both gradients, so callers zero the buffers once per
+   * step. Any gradient pointer may be NULL: not wanted, not computed. A backend may leave an entry
+   * NULL until it implements it; callers check. */
+
+  /* linear: dx[M, K] += dy · W; dw[N, K] += dyᵀ · x; dbias[N] += column sums of dy. */
+  void (*linear_backward) (const float *x, const float *w, const float *dy, float *dx, float *dw, float *dbias,
+                           int64_t M, int64_t K, int64_t N);
+
+  /* conv2d: dx[B, H, W, Cin], dw[KH, KW, Cin, Cout] (HWIO, like w), dbias[Cout]. w is in HWIO order
+   * (a backend that repacks weights in conv2d restores them first). */
+  void (*conv2d_backward) (const ScConv2dDesc *d, const float *x, const float *w, const float *dy, float *dx,
+                           float *dw, float *dbias);
+
+  /* group_norm (with its optional SiLU), statistics recomputed from x: dx, dgamma[C], dbeta[C]. */
+  void (*group_norm_backward) (const float *x, const float *dy, float *dx, int64_t B, int64_t HW, int64_t C,
+                               int groups, const float *gamma, const float *beta, float eps, bool silu,
+                               float *dgamma, float *dbeta);
+
+  /* layer_norm over the last dim, statistics recomputed from x: dx, dgamma[C], dbeta[C]. */
+  void (*layer_norm_backward) (const float *x, const float *dy, float *dx, int64_t rows, int64_t C,
+                               const float *gamma, float eps, float *dgamma, float *dbeta);
+
+  /* attention, same layout and strides as the forward (dq like q, dk/dv like k/v); out is the forward's
+   * output. Streaming like the forward: the softmax is recomputed block by block from q and k, never a
+   * full [Nq, Nk] matrix per head. */
+  void (*attention_backward) (const float *q, const float *k, const float *v, const float *out,
+                              const float *dout, float *dq, float *dk, float *dv, int64_t B, int64_t Nq,
+                              int64_t Nk, int heads, int64_t head_dim, int64_t q_stride, int64_t kv_stride,
+                              int64_t out_stride, float scale, bool causal);
+
+  /* dx += dy · op'(x) over n values. */
+  void (*unary_backward) (ScUnaryOp op, const float *x, const float *dy, float *dx, int64_t n);
+
+  /* geglu: dx[rows, 2C] from x[rows, 2C] and dy[rows, C]. */
+  void (*geglu_backward) (const float *x, const float *dy, float *dx, int64_t rows, int64_t C);
+
+  /* upsample_nearest2x: dx[B, H, W, C] += the sum of the four dy[B, 2H, 2W, C] pixels each x pixel became. */
+  void (*upsample_nearest2x_backward) (const float *dy, float *dx, int64_t B, int64_t H, int64_t W, int64_t C);
+
+  /* concat_last: da[rows, Ca] and db[rows, Cb] += the two parts of dy[rows, Ca + Cb]. */
+  void (*concat_last_backward) (const float *dy, float *da, int64_t Ca, float *db, int64_t Cb, int64_t rows);
+
+  /* add_bias_per_batch: dbias[B, C] += sums over HW of dy[B, HW, C]. */
+  void (*add_bias_per_batch_backward) (const float *dy, float *dbias, int64_t B, int64_t HW, int64_t C);
+
+  /* One AdamW step over n parameters, as torch.optim.AdamW (decoupled weight decay, bias-corrected
+   * moments; step counts from 1): p -= lr·wd·p; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
+   * p -= lr · (m / (1−β1^step)) / (sqrt(v / (1−β2^step)) + eps). */
+  void (*adamw_step) (float *p, const float *g, float *m, float *v, int64_t n, float lr, float beta1,
+                      float beta2, float eps, float weight_decay, int64_t step);
 };
 
 /* The CPU backend (always available). */
