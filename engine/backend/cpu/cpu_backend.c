@@ -1,5 +1,8 @@
 /* The CPU backend's op table: host memory, kernels in the other cpu_*.c files. */
 #include "backend/cpu/cpu_kernels.h"
+#include "backend/cpu/cpu_grad_basic.h"
+#include "backend/cpu/cpu_grad_attention.h"
+#include "backend/cpu/cpu_grad_conv.h"
 
 static float *
 cpu_alloc (size_t n_floats)
@@ -34,9 +37,11 @@ static const ScBackend cpu_backend = {
   .linear = sc_cpu_linear,
   .conv2d = sc_cpu_conv2d,
   .conv2d_weights_hwio = sc_cpu_conv2d_weights_hwio,
+  .conv2d_backward = sc_cpu_conv2d_backward,
   .group_norm = sc_cpu_group_norm,
   .layer_norm = sc_cpu_layer_norm,
   .attention = sc_cpu_attention,
+  .attention_backward = sc_cpu_attention_backward,
   .unary = sc_cpu_unary,
   .geglu = sc_cpu_geglu,
   .add = sc_cpu_add,
@@ -44,6 +49,15 @@ static const ScBackend cpu_backend = {
   .add_bias_per_batch = sc_cpu_add_bias_per_batch,
   .upsample_nearest2x = sc_cpu_upsample_nearest2x,
   .concat_last = sc_cpu_concat_last,
+  .linear_backward = sc_cpu_linear_backward,
+  .group_norm_backward = sc_cpu_group_norm_backward,
+  .layer_norm_backward = sc_cpu_layer_norm_backward,
+  .unary_backward = sc_cpu_unary_backward,
+  .geglu_backward = sc_cpu_geglu_backward,
+  .upsample_nearest2x_backward = sc_cpu_upsample_nearest2x_backward,
+  .concat_last_backward = sc_cpu_concat_last_backward,
+  .add_bias_per_batch_backward = sc_cpu_add_bias_per_batch_backward,
+  .adamw_step = sc_cpu_adamw_step,
 };
 
 const ScBackend *

@@ -19,25 +19,11 @@ quick_gelu1 (float x)
   return x / (1.0f + sc_cpu_expf (-1.702f * x));
 }
 
-/* erfc(z) with fractional error < 1.2e-7 for all z (the Chebyshev-fitted form from Numerical Recipes
- * §6.2); relative accuracy in the tail is what exact GELU needs for negative inputs. */
-static inline __attribute__ ((always_inline)) float
-erfc1 (float x)
-{
-  float z = fabsf (x);
-  float t = 1.0f / (1.0f + 0.5f * z);
-  float poly = -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f
-               + t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f
-               + t * (-0.82215223f + t * 0.17087277f))))))));
-  float r = t * sc_cpu_expf (-z * z + poly);
-  return x >= 0.0f ? r : 2.0f - r;
-}
-
 static inline __attribute__ ((always_inline)) float
 gelu1 (float x)
 {
   /* 0.5 x (1 + erf(x/√2)) = 0.5 x erfc(-x/√2) */
-  return 0.5f * x * erfc1 (-x * 0.70710678118654752f);
+  return 0.5f * x * sc_cpu_erfc (-x * 0.70710678118654752f);
 }
 
 SC_CPU_CLONES void

@@ -48,6 +48,26 @@ sc_cpu_expf (float x)
   return p * u.f * lo_mask;
 }
 
+/* erfc(x) with fractional error < 1.2e-7 for all x (the Chebyshev-fitted form from Numerical Recipes
+ * §6.2); relative accuracy in the tail is what exact GELU needs for negative inputs. One definition for
+ * GELU and its derivative, so the backward differentiates the very function the forward computes. */
+static inline __attribute__ ((always_inline)) float
+sc_cpu_erfc (float x)
+{
+  float z = fabsf (x);
+  float t = 1.0f / (1.0f + 0.5f * z);
+  float poly = -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f
+               + t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f
+               + t * (-0.82215223f + t * 0.17087277f))))))));
+  float r = t * sc_cpu_expf (-z * z + poly);
+  return x >= 0.0f ? r : 2.0f - r;
+}
+
+/* GroupNorm statistics of one batch item xb[HW, C]: each group's mean and 1/sqrt(var + eps), from shifted
+ * sums in double over chunks fixed by the shape (the same values for any thread count). Shared by the
+ * forward and the backward so both normalise with the same numbers. */
+void sc_cpu_gn_stats (const float *xb, int64_t HW, int64_t C, int groups, float eps, double *mean, double *rstd);
+
 /* gemm */
 void sc_cpu_gemm (bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta,

@@ -53,61 +53,72 @@ gn_apply_row (const float *x, float *y, int64_t C, const float *scale, const flo
 }
 
 void
+sc_cpu_gn_stats (const float *xb, int64_t HW, int64_t C, int groups, float eps, double *mean, double *rstd)
+{
+  int64_t nchunks = (HW + GN_CHUNK - 1) / GN_CHUNK;
+  int64_t cg = C / groups;
+  double count = (double) HW * (double) cg;
+  double *part = g_new (double, (size_t) (nchunks * 2 * groups));
+  float *kshift = g_new (float, (size_t) C);
+  for (int64_t c = 0; c < C; c++)
+    kshift[c] = xb[(c / cg) * cg];
+#pragma omp parallel if (HW * C > SC_CPU_MIN_PARALLEL)
+  {
+    double *acc = g_new (double, (size_t) (2 * C));
+#pragma omp for
+    for (int64_t k = 0; k < nchunks; k++)
+      gn_sum_chunk (xb + k * GN_CHUNK * C, MIN (GN_CHUNK, HW - k * GN_CHUNK), C, groups, kshift, acc,
+                    part + k * 2 * groups);
+    g_free (acc);
+  }
+  for (int g = 0; g < groups; g++)
+    {
+      double s1 = 0.0, s2 = 0.0;
+      for (int64_t k = 0; k < nchunks; k++)
+        {
+          s1 += part[k * 2 * groups + g];
+          s2 += part[k * 2 * groups + groups + g];
+        }
+      double dm = s1 / count; /* mean - K */
+      double var = MAX (s2 / count - dm * dm, 0.0);
+      mean[g] = (double) kshift[g * cg] + dm;
+      rstd[g] = 1.0 / sqrt (var + (double) eps);
+    }
+  g_free (part);
+  g_free (kshift);
+}
+
+void
 sc_cpu_group_norm (const float *x, float *y, int64_t B, int64_t HW, int64_t C, int groups,
                    const float *gamma, const float *beta, float eps, bool silu)
 {
   g_return_if_fail (groups > 0 && C % groups == 0);
-  int64_t nchunks = (HW + GN_CHUNK - 1) / GN_CHUNK;
   int64_t cg = C / groups;
-  double *part = g_new (double, (size_t) (nchunks * 2 * groups));
-  float *kshift = g_new (float, (size_t) C);
+  double *mean = g_new (double, (size_t) groups), *rstd = g_new (double, (size_t) groups);
   /* Per-channel affine folded with the statistics: y = x * scale + shift. */
   float *scale = g_new (float, (size_t) C);
   float *shift = g_new (float, (size_t) C);
-  double count = (double) HW * (double) cg;
   gboolean par = HW * C > SC_CPU_MIN_PARALLEL;
 
   for (int64_t b = 0; b < B; b++)
     {
       const float *xb = x + b * HW * C;
       float *yb = y + b * HW * C;
-      for (int64_t c = 0; c < C; c++)
-        kshift[c] = xb[(c / cg) * cg];
-#pragma omp parallel if (par)
-      {
-        double *acc = g_new (double, (size_t) (2 * C));
-#pragma omp for
-        for (int64_t k = 0; k < nchunks; k++)
-          gn_sum_chunk (xb + k * GN_CHUNK * C, MIN (GN_CHUNK, HW - k * GN_CHUNK), C, groups, kshift, acc,
-                        part + k * 2 * groups);
-        g_free (acc);
-      }
+      sc_cpu_gn_stats (xb, HW, C, groups, eps, mean, rstd);
       for (int g = 0; g < groups; g++)
-        {
-          double s1 = 0.0, s2 = 0.0;
-          for (int64_t k = 0; k < nchunks; k++)
-            {
-              s1 += part[k * 2 * groups + g];
-              s2 += part[k * 2 * groups + groups + g];
-            }
-          double dm = s1 / count; /* mean - K */
-          double var = MAX (s2 / count - dm * dm, 0.0);
-          double mean = (double) kshift[g * cg] + dm;
-          double inv = 1.0 / sqrt (var + (double) eps);
-          for (int64_t c = g * cg; c < (g + 1) * cg; c++)
-            {
-              double gm = gamma ? gamma[c] : 1.0;
-              double bt = beta ? beta[c] : 0.0;
-              scale[c] = (float) (gm * inv);
-              shift[c] = (float) (bt - mean * gm * inv);
-            }
-        }
+        for (int64_t c = g * cg; c < (g + 1) * cg; c++)
+          {
+            double gm = gamma ? gamma[c] : 1.0;
+            double bt = beta ? beta[c] : 0.0;
+            scale[c] = (float) (gm * rstd[g]);
+            shift[c] = (float) (bt - mean[g] * gm * rstd[g]);
+          }
 #pragma omp parallel for if (par)
       for (int64_t p = 0; p < HW; p++)
         gn_apply_row (xb + p * C, yb + p * C, C, scale, shift, silu);
     }
-  g_free (part);
-  g_free (kshift);
+  g_free (mean);
+  g_free (rstd);
   g_free (scale);
   g_free (shift);
 }
