@@ -310,7 +310,8 @@ test_accumulate (void)
   for (size_t ci = 0; ci < G_N_ELEMENTS (shapes); ci++)
     {
       Att *a = att_new (shapes[ci], r);
-      g_autofree char *name = g_strdup_printf ("accumulate %s", att_name (a));
+      g_autofree char *base = att_name (a);
+      g_autofree char *name = g_strdup_printf ("accumulate %s", base);
       double *gref = reference (a);
       float *init = sc_alloc_floats ((size_t) a->n_in, NULL), *g = sc_alloc_floats ((size_t) a->n_in, NULL);
       for (int64_t p = 0; p < a->n_in; p++)
