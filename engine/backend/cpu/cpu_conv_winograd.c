@@ -7,9 +7,9 @@
  * the direct method's 144, so the sgemm does a quarter of the work. The transforms are cheap and run
  * along the channel axis, which NHWC and HWIO keep contiguous.
  *
- * The weights are transformed on every call, a block of output channels at a time: that costs about 1%
- * of the products (a few hundred flops per weight against tiles × 72), and caching them would hold 4×
- * the conv weights of a model in memory. Interpolation points 0, ±1, ±2, ∞: the error stays within a
+ * The weights are transformed on every call, a block of output channels at a time: a few hundred flops
+ * per weight against tiles × 72 for the products (about 1% at SD's 64×64 and 32×32 levels), where
+ * caching them would hold 4× the conv weights of a model in memory. Interpolation points 0, ±1, ±2, ∞: the error stays within a
  * few f32 roundings of the direct sum for activations of SD's magnitude (tests/engine/test-ops.c).
  *
  * F(2×2, 3×3) (4×4 patches, 16 products) needs 2.25× fewer multiplies instead of 4×, but its weights
@@ -23,10 +23,10 @@
 #define TILE 4      /* output pixels per tile side (F(4×4); F(2×2) uses 2) */
 #define PATCH 6     /* input pixels per tile side (F(4×4); F(2×2) uses 4) */
 #define XI (PATCH * PATCH)
+#define CV 16       /* channels per vector step */
 /* Total output pixels (all images) from which F(4×4) is used rather than F(2×2). */
 #define F4_MIN_PIXELS 1024
-static int forced_tile; /* tests: 2 or 4; 0 = by size */
-#define CV 16       /* channels per vector step */
+static int forced_tile; /* tests and benchmarks: 2 or 4; 0 = by size */
 /* The most floats in each of U, V and M (64 MB), whatever the layer's size, and the fewest tiles per
  * block (so that the sgemm's packing of U amortizes). Tests shrink both to exercise the blocking. */
 #define BLOCK_FLOATS ((size_t) 16 << 20)
