@@ -43,6 +43,8 @@ struct ScBackend {
   void (*free) (float *p);
   void (*upload) (float *dst, const float *host_src, size_t n_floats);
   void (*download) (float *host_dst, const float *src, size_t n_floats);
+  /* p[0, n) = 0 (gradient buffers before a backward, which adds into them). */
+  void (*zero) (float *p, size_t n_floats);
 
   /* C[M,N] = alpha * op(A) · op(B) + beta * C, row-major, with leading dimensions. */
   void (*gemm) (bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -107,12 +109,14 @@ struct ScBackend {
    * step. Any gradient pointer may be NULL: not wanted, not computed. A backend may leave an entry
    * NULL until it implements it; callers check. */
 
-  /* linear: dx[M, K] += dy · W; dw[N, K] += dyᵀ · x; dbias[N] += column sums of dy. */
+  /* linear: dx[M, K] += dy · W; dw[N, K] += dyᵀ · x; dbias[N] += column sums of dy. x is read only for
+   * dw and may be NULL without it (frozen weights: callers need not keep the input). */
   void (*linear_backward) (const float *x, const float *w, const float *dy, float *dx, float *dw, float *dbias,
                            int64_t M, int64_t K, int64_t N);
 
   /* conv2d: dx[B, H, W, Cin], dw[KH, KW, Cin, Cout] (HWIO, like w), dbias[Cout]. w is in HWIO order
-   * (a backend that repacks weights in conv2d restores them first). */
+   * (a backend that repacks weights in conv2d restores them first). x is read only for dw and may be
+   * NULL without it. */
   void (*conv2d_backward) (const ScConv2dDesc *d, const float *x, const float *w, const float *dy, float *dx,
                            float *dw, float *dbias);
 

@@ -122,8 +122,8 @@ sc_conv2d_clear (ScConv2d *c)
   c->w = c->b = NULL;
 }
 
-static ScConv2dDesc
-conv_desc (const ScConv2d *c, int64_t B, int64_t H, int64_t W)
+ScConv2dDesc
+sc_conv2d_desc (const ScConv2d *c, int64_t B, int64_t H, int64_t W)
 {
   ScConv2dDesc d = {
     .batch = B, .in_h = H, .in_w = W, .in_c = c->in_c, .out_c = c->out_c,
@@ -137,7 +137,7 @@ conv_desc (const ScConv2d *c, int64_t B, int64_t H, int64_t W)
 void
 sc_conv2d_out_size (const ScConv2d *c, int64_t h, int64_t w, int64_t *oh, int64_t *ow)
 {
-  ScConv2dDesc d = conv_desc (c, 1, h, w);
+  ScConv2dDesc d = sc_conv2d_desc (c, 1, h, w);
   *oh = d.out_h;
   *ow = d.out_w;
 }
@@ -146,7 +146,7 @@ void
 sc_conv2d_forward (const ScBackend *be, const ScConv2d *c, const float *x, int64_t B, int64_t H, int64_t W,
                    float *y)
 {
-  ScConv2dDesc d = conv_desc (c, B, H, W);
+  ScConv2dDesc d = sc_conv2d_desc (c, B, H, W);
   be->conv2d (&d, x, c->w, c->b, y);
 }
 

@@ -50,6 +50,8 @@ gboolean sc_conv2d_load (ScConv2d *c, ScWeightSource *src, const char *prefix, i
 void sc_conv2d_clear (ScConv2d *c);
 /* Only the geometry, no weights (w = b = NULL): for planning and parameter counts without a source. */
 void sc_conv2d_init_shape (ScConv2d *c, int64_t in_c, int64_t out_c, int k, int stride, int pad);
+/* The op table's description of c applied to x[B, H, W, in_c] (output size filled in). */
+ScConv2dDesc sc_conv2d_desc (const ScConv2d *c, int64_t B, int64_t H, int64_t W);
 /* Output size for an input of h × w. */
 void sc_conv2d_out_size (const ScConv2d *c, int64_t h, int64_t w, int64_t *oh, int64_t *ow);
 void sc_conv2d_forward (const ScBackend *be, const ScConv2d *c, const float *x, int64_t B, int64_t H,

@@ -338,7 +338,7 @@ test_null (void)
   size_t nb = (size_t) p->d.out_c;
   Grads g = grads_compute (p); /* just for the buffers */
   memset (g.dx, 0, sizeof (float) * p->nx);
-  be->conv2d_backward (&p->d, p->x, p->w, p->dy, g.dx, NULL, NULL);
+  be->conv2d_backward (&p->d, NULL, p->w, p->dy, g.dx, NULL, NULL); /* x is not needed without dw */
   g_assert_cmpmem (g.dx, sizeof (float) * p->nx, full.dx, sizeof (float) * p->nx);
   memset (g.dw, 0, sizeof (float) * p->nw);
   be->conv2d_backward (&p->d, p->x, p->w, p->dy, NULL, g.dw, NULL);

@@ -27,12 +27,20 @@ cpu_copy (float *dst, const float *src, size_t n_floats)
     memcpy (dst, src, n_floats * sizeof (float));
 }
 
+static void
+cpu_zero (float *p, size_t n_floats)
+{
+  if (n_floats)
+    memset (p, 0, n_floats * sizeof (float));
+}
+
 static const ScBackend cpu_backend = {
   .name = "cpu",
   .alloc = cpu_alloc,
   .free = cpu_free,
   .upload = cpu_copy,
   .download = cpu_copy,
+  .zero = cpu_zero,
   .gemm = sc_cpu_gemm,
   .linear = sc_cpu_linear,
   .conv2d = sc_cpu_conv2d,
