@@ -2,6 +2,7 @@
  * Block list and skip order: ../shared/specs/stable-diffusion.md §1.3, §1.4. */
 #include "models/unet.h"
 #include "models/unet_blocks.h"
+#include "models/unet_train.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -545,6 +546,15 @@ sc_unet_forward (ScUNet *unet, const ScBackend *be, const float *x, int64_t B, i
   sc_unet_st_forward (be, &unet->mid_st, wk->act0, wk->act1, B, h, w, wk->ctx, n_ctx, &wk->s);
   sc_unet_res_forward (be, &unet->mid_res1, wk->act1, wk->act0, B, h, w, wk->emb, &wk->s);
 
+  /* Training tape (models/unet_train.h): copies what the decoder's backward reads, at the points noted. */
+  ScUNetTape *tape = hooks ? hooks->tape : NULL;
+  if (tape
+      && (!sc_unet_tape_begin (tape, unet, be, B, H, W, n_ctx, unet->n_out, error)
+          || !sc_unet_tape_copy (tape, &tape->emb, wk->emb, B * unet->emb_dim, error)
+          || !sc_unet_tape_copy (tape, &tape->ctx, wk->ctx, B * n_ctx * cfg->context_dim, error)))
+    return FALSE;
+#define TAPE(slot, src, n) (!tape || sc_unet_tape_copy (tape, &(slot), (src), (n), error))
+
   /* Decoder: cur = the running tensor; each block concatenates [cur, skip] into the other buffer. */
   float *cur = wk->act0, *other = wk->act1;
   for (int j = 0; j < unet->n_out; j++)
@@ -554,14 +564,27 @@ sc_unet_forward (ScUNet *unet, const ScBackend *be, const float *x, int64_t B, i
       const Block *b = &unet->out[j];
       int idx = unet->n_in - 1 - j;
       int64_t skip_c = unet->skip_c[idx];
+      ScUNetTapeBlock *tb = tape ? &tape->blocks[j] : NULL;
+      if (tb)
+        *tb = (ScUNetTapeBlock) { .skip = idx, .h = h, .w = w, .cur_c = ch, .skip_c = skip_c, .out_c = b->out_c,
+                                  .res = &b->res, .st = b->has_st ? &b->st : NULL,
+                                  .up = b->conv_kind == CONV_UP ? &b->conv : NULL, .up_h = h, .up_w = w,
+                                  .skip_in = tb->skip_in, .cat = tb->cat, .res_out = tb->res_out,
+                                  .up_in = tb->up_in };
+      if (!TAPE (tb->skip_in, wk->skip[idx], B * h * w * skip_c))
+        return FALSE;
       if (hooks && hooks->edit_skip
           && !hooks->edit_skip (hooks->user_data, idx, wk->skip[idx], B, h, w, skip_c, error))
         return FALSE;
       be->concat_last (cur, ch, wk->skip[idx], skip_c, other, B * h * w);
+      if (!TAPE (tb->cat, other, B * h * w * (ch + skip_c)))
+        return FALSE;
       /* other = [B, h, w, ch + skip_c] → cur = Res [+ ST] (the ST goes back through `other`) */
       if (b->has_st)
         {
           res_st_forward (unet, be, b, other, cur, other, h, w);
+          if (!TAPE (tb->res_out, cur, B * h * w * b->out_c)) /* the ResBlock's output is still in cur */
+            return FALSE;
           float *tmp = cur;
           cur = other, other = tmp;
         }
@@ -572,6 +595,10 @@ sc_unet_forward (ScUNet *unet, const ScBackend *be, const float *x, int64_t B, i
         {
           /* Nearest upsample to the next skip's size (×2 unless the latent side was odd), then conv3×3. */
           int64_t th = wk->skip_h[idx - 1], tw = wk->skip_w[idx - 1];
+          if (!TAPE (tb->up_in, cur, B * h * w * ch))
+            return FALSE;
+          if (tb)
+            tb->up_h = th, tb->up_w = tw;
           if (th == 2 * h && tw == 2 * w)
             be->upsample_nearest2x (cur, other, B, h, w, ch);
           else
@@ -589,6 +616,11 @@ sc_unet_forward (ScUNet *unet, const ScBackend *be, const float *x, int64_t B, i
   /* Head: out = conv3×3(SiLU(GN(cur))) */
   if (poll_cancel (hooks, error))
     return FALSE;
+  if (tape)
+    tape->head_norm = &unet->out_norm, tape->head_conv = &unet->out_conv, tape->head_c = ch;
+  if (!TAPE (tape->head_in, cur, B * H * W * ch))
+    return FALSE;
+#undef TAPE
   sc_group_norm_forward (be, &unet->out_norm, cur, other, B, H * W, TRUE);
   sc_conv2d_forward (be, &unet->out_conv, other, B, H, W, wk->y);
   be->download (out, wk->y, (size_t) (B * H * W * cfg->out_channels));

@@ -16,6 +16,7 @@
 G_BEGIN_DECLS
 
 typedef struct ScUNet ScUNet;
+typedef struct ScUNetTape ScUNetTape; /* models/unet_train.h */
 
 typedef struct {
   /* Polled between blocks; returning TRUE stops the forward with SC_ERROR_CANCELLED ("Cancelled"). */
@@ -27,6 +28,9 @@ typedef struct {
   gboolean (*edit_skip) (gpointer user_data, int input_block, float *skip, int64_t B, int64_t H, int64_t W,
                          int64_t C, GError **error);
   gpointer user_data;
+  /* Training: when set, the forward records into it what sc_unet_decoder_backward reads (NULL: nothing
+   * recorded, no cost). */
+  ScUNetTape *tape;
 } ScUNetHooks;
 
 /* prefix: the canonical prefix, normally "model.diffusion_model.". Requests every parameter once, in

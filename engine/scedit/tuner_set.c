@@ -352,7 +352,7 @@ sc_tuner_set_hooks (ScTunerSet *set, gboolean (*cancelled) (gpointer), gpointer 
 {
   set->cancelled = cancelled;
   set->cancel_data = cancel_data;
-  hooks->cancelled = cancelled ? forward_cancelled : NULL;
-  hooks->edit_skip = edit_skip;
-  hooks->user_data = set;
+  /* every field: callers pass uninitialised hooks (a training forward sets the tape afterwards) */
+  *hooks = (ScUNetHooks) { .cancelled = cancelled ? forward_cancelled : NULL, .edit_skip = edit_skip,
+                           .user_data = set };
 }

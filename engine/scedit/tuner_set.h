@@ -50,7 +50,8 @@ gboolean sc_tuner_set_active (const ScTunerSet *set);
  * from 0 or a hint. */
 gboolean sc_tuner_set_prepare (ScTunerSet *set, const ScBackend *be, int64_t H, int64_t W, GError **error);
 
-/* Fills hooks: edit_skip applies the set; cancelled (may be NULL) is passed through with cancel_data. */
+/* Fills hooks: edit_skip applies the set; cancelled (may be NULL) is passed through with cancel_data;
+ * tape = NULL (set it afterwards to record a training forward). */
 void sc_tuner_set_hooks (ScTunerSet *set, gboolean (*cancelled) (gpointer), gpointer cancel_data,
                          ScUNetHooks *hooks);
 
