@@ -24,3 +24,4 @@ int cmd_info (int argc, char **argv);
 int cmd_eval (int argc, char **argv);
 int cmd_bench (int argc, char **argv);
 int cmd_cond (int argc, char **argv);
+int cmd_train (int argc, char **argv);

@@ -19,6 +19,7 @@ static const struct {
   { "info", cmd_info, "describe a model file or folder" },
   { "bench", cmd_bench, "time a component (median ms, peak RSS)" },
   { "cond", cmd_cond, "extract a condition image (canny, color, depth, sketch, inpaint)" },
+  { "train", cmd_train, "train a style SC-Tuner on a folder of pictures" },
 };
 
 static void

@@ -1,5 +1,6 @@
 /* The `scedit` command line is a contract (outside checks rely on its names and formats): run the real
  * binary and check each command's output. */
+#include "test-cli-run.h"
 #include "core/error.h"
 #include "io/image.h"
 #include "io/safetensors.h"
@@ -13,43 +14,6 @@
 static char *tmpdir;
 static const char *scedit;
 
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-/* Runs scedit with a NULL-terminated argument list. */
-static Run
-run (const char *first, ...)
-{
-  GPtrArray *argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) scedit);
-  va_list ap;
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  Run r = { 0 };
-  GError *error = NULL;
-  int wait_status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                               &wait_status, &error));
-  g_assert_no_error (error);
-  r.status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  if (r.status < 0) /* killed: show why (a sanitizer report, an abort message) */
-    g_printerr ("scedit %s was killed by signal %d; its stderr:\n%s\n", first ? first : "",
-                WIFSIGNALED (wait_status) ? WTERMSIG (wait_status) : 0, r.err);
-  g_ptr_array_unref (argv);
-  return r;
-}
 
 static char *
 vocab (void)
@@ -75,17 +39,17 @@ need_shared (void)
 static void
 test_usage (void)
 {
-  Run r = run (NULL);
+  ScTestRun r = sc_test_run_scedit (NULL);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_nonnull (strstr (r.err, "Usage: scedit COMMAND"));
-  run_clear (&r);
-  r = run ("frobnicate", NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("frobnicate", NULL);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_nonnull (strstr (r.err, "unknown command"));
-  run_clear (&r);
-  r = run ("generate", "-p", "x", NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("generate", "-p", "x", NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
+  sc_test_run_clear (&r);
 }
 
 static void
@@ -94,7 +58,7 @@ test_tokenize (void)
   if (!need_shared ())
     return;
   g_autofree char *v = vocab ();
-  Run r = run ("tokenize", "--vocab", v, "a photo of a cat", "A Photo of a TREE!", NULL);
+  ScTestRun r = sc_test_run_scedit ("tokenize", "--vocab", v, "a photo of a cat", "A Photo of a TREE!", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
   g_assert_cmpuint (g_strv_length (lines), ==, 3); /* two lines and the empty tail */
@@ -102,24 +66,24 @@ test_tokenize (void)
   g_assert_cmpuint (g_strv_length (ids), ==, 77);
   g_assert_true (g_str_has_prefix (lines[0], "49406 320 1125 539 320 2368 49407 49407 "));
   g_assert_true (g_str_has_prefix (lines[1], "49406 320 1125 539 320 2677 256 49407 49407"));
-  run_clear (&r);
-  r = run ("tokenize", "--kind", "sd2", "--vocab", v, "a photo of a cat", NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("tokenize", "--kind", "sd2", "--vocab", v, "a photo of a cat", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_true (g_str_has_prefix (r.out, "49406 320 1125 539 320 2368 49407 0 0 "));
-  run_clear (&r);
-  r = run ("tokenize", "--kind", "sd3", "--vocab", v, "x", NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("tokenize", "--kind", "sd3", "--vocab", v, "x", NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
+  sc_test_run_clear (&r);
 }
 
 static void
 test_make_model_and_info (void)
 {
   g_autofree char *dir = tmp ("tiny-sd2");
-  Run r = run ("make-model", "--arch", "tiny-sd2", "--seed", "3", "--layout", "diffusers", "-o", dir, NULL);
+  ScTestRun r = sc_test_run_scedit ("make-model", "--arch", "tiny-sd2", "--seed", "3", "--layout", "diffusers", "-o", dir, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
-  r = run ("info", dir, NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("info", dir, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "arch: tiny-sd2\n"));
   g_assert_nonnull (strstr (r.out, "family: sd2\n"));
@@ -127,27 +91,27 @@ test_make_model_and_info (void)
   g_assert_nonnull (strstr (r.out, "prediction: eps (scheduler_config.json)\n"));
   g_assert_nonnull (strstr (r.out, "dtype: F32\n"));
   g_assert_nonnull (strstr (r.out, "params.unet: 3277988\n"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
 
   g_autofree char *f16 = tmp ("tiny-sd1-f16.safetensors");
-  r = run ("make-model", "--arch", "tiny-sd1", "--dtype", "f16", "-o", f16, NULL);
+  r = sc_test_run_scedit ("make-model", "--arch", "tiny-sd1", "--dtype", "f16", "-o", f16, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
-  r = run ("info", f16, NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("info", f16, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "arch: tiny-sd1\n"));
   g_assert_nonnull (strstr (r.out, "layout: ldm single file\n"));
   g_assert_nonnull (strstr (r.out, "dtype: F16\n"));
   g_assert_nonnull (strstr (r.out, "params.unet: 3222692\n"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
 
-  r = run ("make-model", "--arch", "sd99", "-o", f16, NULL);
+  r = sc_test_run_scedit ("make-model", "--arch", "sd99", "-o", f16, NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
-  r = run ("info", "/nonexistent/model.safetensors", NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("info", "/nonexistent/model.safetensors", NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_true (g_str_has_prefix (r.err, "scedit: error: No such file or folder"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
 }
 
 /* `eval unet` reads PyTorch-layout tensors and must equal the in-process U-Net built from the same seed. */
@@ -156,9 +120,9 @@ test_eval_unet (void)
 {
   GError *error = NULL;
   g_autofree char *model = tmp ("tiny-sd1.safetensors");
-  Run r = run ("make-model", "--arch", "tiny-sd1", "--seed", "9", "-o", model, NULL);
+  ScTestRun r = sc_test_run_scedit ("make-model", "--arch", "tiny-sd1", "--seed", "9", "-o", model, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
 
   const int64_t B = 1, C = 4, H = 8, W = 6, N = 77, ctx = 32;
   float x[B * C * H * W], context[B * N * ctx];
@@ -177,9 +141,9 @@ test_eval_unet (void)
   sc_safetensors_writer_free (w);
 
   g_autofree char *out = tmp ("unet-out.safetensors");
-  r = run ("eval", "unet", "-m", model, "--in", in, "-o", out, NULL);
+  r = sc_test_run_scedit ("eval", "unet", "-m", model, "--in", in, "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   ScSafetensors *st = sc_safetensors_open (out, &error);
   g_assert_no_error (error);
   const ScStEntry *e = sc_safetensors_find (st, "out");
@@ -213,10 +177,10 @@ test_eval_unet (void)
   sc_safetensors_writer_add (w, "context", SC_DTYPE_F32, 3, bad_cs, context, NULL);
   g_assert_true (sc_safetensors_writer_save (w, bad, &error));
   sc_safetensors_writer_free (w);
-  r = run ("eval", "unet", "-m", model, "--in", bad, "-o", out, NULL);
+  r = sc_test_run_scedit ("eval", "unet", "-m", model, "--in", bad, "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "context width"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
 }
 
 static void
@@ -226,8 +190,8 @@ test_eval_text_and_vae (void)
   g_autofree char *model = tmp ("tiny-sd1.safetensors");
   if (!g_file_test (model, G_FILE_TEST_EXISTS))
     {
-      Run m = run ("make-model", "--arch", "tiny-sd1", "--seed", "9", "-o", model, NULL);
-      run_clear (&m);
+      ScTestRun m = sc_test_run_scedit ("make-model", "--arch", "tiny-sd1", "--seed", "9", "-o", model, NULL);
+      sc_test_run_clear (&m);
     }
   int64_t ids[2 * 77] = { 0 };
   for (int i = 0; i < 2 * 77; i++)
@@ -257,9 +221,9 @@ test_eval_text_and_vae (void)
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *out = tmp ("io-out.safetensors");
-      Run r = run ("eval", cases[i].what, "-m", model, "--in", in, "-o", out, NULL);
+      ScTestRun r = sc_test_run_scedit ("eval", cases[i].what, "-m", model, "--in", in, "-o", out, NULL);
       g_assert_cmpint (r.status, ==, 0);
-      run_clear (&r);
+      sc_test_run_clear (&r);
       ScSafetensors *st = sc_safetensors_open (out, &error);
       g_assert_no_error (error);
       const ScStEntry *e = sc_safetensors_find (st, "out");
@@ -280,17 +244,17 @@ test_generate (void)
   g_autofree char *model = tmp ("tiny-sd1.safetensors");
   if (!g_file_test (model, G_FILE_TEST_EXISTS))
     {
-      Run m = run ("make-model", "--arch", "tiny-sd1", "--seed", "9", "-o", model, NULL);
-      run_clear (&m);
+      ScTestRun m = sc_test_run_scedit ("make-model", "--arch", "tiny-sd1", "--seed", "9", "-o", model, NULL);
+      sc_test_run_clear (&m);
     }
   g_autofree char *v = vocab ();
   g_autofree char *png = tmp ("cat.png");
-  Run r = run ("generate", "-m", model, "--vocab", v, "-p", "a photo of a cat", "-n", "blurry", "--steps", "2",
+  ScTestRun r = sc_test_run_scedit ("generate", "-m", model, "--vocab", v, "-p", "a photo of a cat", "-n", "blurry", "--steps", "2",
                "--sampler", "dpmpp_2m", "--seed", "123", "-W", "64", "-H", "48", "-o", png, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "Saved"));
   g_assert_nonnull (strstr (r.err, "SD 1.x (tiny-sd1)"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autoptr (ScImage) img = sc_image_load (png, &error);
   g_assert_no_error (error);
   g_assert_cmpint (img->width, ==, 64);
@@ -306,28 +270,28 @@ test_generate (void)
 
   /* img2img from that picture */
   g_autofree char *png2 = tmp ("cat2.png");
-  r = run ("generate", "-m", model, "--vocab", v, "-p", "a photo of a cat", "--steps", "4", "--init", png,
+  r = sc_test_run_scedit ("generate", "-m", model, "--vocab", v, "-p", "a photo of a cat", "--steps", "4", "--init", png,
            "--strength", "0.5", "-W", "64", "-H", "48", "-o", png2, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_assert_true (g_file_test (png2, G_FILE_TEST_EXISTS));
 
   /* bad input: clear errors, non-zero status, nothing written */
   g_autofree char *none = tmp ("none.png");
-  r = run ("generate", "-m", model, "--vocab", v, "-p", "x", "-W", "100", "-o", none, NULL);
+  r = sc_test_run_scedit ("generate", "-m", model, "--vocab", v, "-p", "x", "-W", "100", "-o", none, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "multiples of 8"));
   g_assert_false (g_file_test (none, G_FILE_TEST_EXISTS));
-  run_clear (&r);
-  r = run ("generate", "-m", model, "--vocab", v, "-p", "x", "--sampler", "plms", "-o", none, NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("generate", "-m", model, "--vocab", v, "-p", "x", "--sampler", "plms", "-o", none, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "sampler"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autofree char *broken = tmp ("broken.png");
   g_assert_true (g_file_set_contents (broken, "\x89PNG\r\n\x1a\n garbage", 16, NULL));
-  r = run ("generate", "-m", model, "--vocab", v, "-p", "x", "--init", broken, "-o", none, NULL);
+  r = sc_test_run_scedit ("generate", "-m", model, "--vocab", v, "-p", "x", "--init", broken, "-o", none, NULL);
   g_assert_cmpint (r.status, ==, 1);
-  run_clear (&r);
+  sc_test_run_clear (&r);
 }
 
 static gboolean
@@ -353,39 +317,39 @@ test_generate_scedit (void)
   g_autofree char *model = tmp ("tiny-sd1.safetensors");
   if (!g_file_test (model, G_FILE_TEST_EXISTS))
     {
-      Run m = run ("make-model", "--arch", "tiny-sd1", "--seed", "9", "-o", model, NULL);
-      run_clear (&m);
+      ScTestRun m = sc_test_run_scedit ("make-model", "--arch", "tiny-sd1", "--seed", "9", "-o", model, NULL);
+      sc_test_run_clear (&m);
     }
   g_autofree char *v = vocab ();
   g_autofree char *sc = tmp ("style.safetensors"), *csc = tmp ("canny-control.safetensors");
   g_autofree char *sc2 = tmp ("style-sd15.safetensors");
-  Run r = run ("make-tuner", "--kind", "sc", "--arch", "tiny-sd1", "--random-all", "--seed", "2", "-o", sc, NULL);
+  ScTestRun r = sc_test_run_scedit ("make-tuner", "--kind", "sc", "--arch", "tiny-sd1", "--random-all", "--seed", "2", "-o", sc, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
-  r = run ("make-tuner", "--kind", "csc", "--arch", "tiny-sd1", "--random-all", "--seed", "3", "-o", csc, NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("make-tuner", "--kind", "csc", "--arch", "tiny-sd1", "--random-all", "--seed", "3", "-o", csc, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   /* an SD1.5 tuner (other skip widths; ratio 0.1 keeps the file at 8 MB) */
-  r = run ("make-tuner", "--kind", "sc", "--arch", "sd15", "--ratio", "0.1", "-o", sc2, NULL);
+  r = sc_test_run_scedit ("make-tuner", "--kind", "sc", "--arch", "sd15", "--ratio", "0.1", "-o", sc2, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autofree char *picture = g_build_filename (g_getenv ("SC_FIXTURES_DIR"), "img-orient1.jpg", NULL);
   g_autofree char *cond = g_strdup_printf ("canny=%s:0.7", picture);
   g_autofree char *cond0 = g_strdup_printf ("canny=%s:0", picture);
   g_autofree char *style = g_strdup_printf ("%s:0.8", sc), *style0 = g_strdup_printf ("%s:0", sc);
   g_autofree char *base = tmp ("base.png"), *tuned = tmp ("tuned.png"), *zero = tmp ("zero.png");
-#define GEN(out, ...) run ("generate", "-m", model, "--vocab", v, "-p", "a cat", "--steps", "3", "-W", "64", "-H", "64", \
+#define GEN(out, ...) sc_test_run_scedit ("generate", "-m", model, "--vocab", v, "-p", "a cat", "--steps", "3", "-W", "64", "-H", "64", \
                            "-o", out, __VA_ARGS__, NULL)
   r = GEN (base, "--seed", "5");
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   r = GEN (tuned, "--seed", "5", "--tuner", style, "--control", csc, "--cond", cond);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.err, "SCEdit: style style.safetensors 0.8, canny 0.7"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
   r = GEN (zero, "--seed", "5", "--tuner", style0, "--control", csc, "--cond", cond0);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_assert_false (same_pixels (base, tuned));
   g_assert_true (same_pixels (base, zero));
   GError *error = NULL;
@@ -403,43 +367,43 @@ test_generate_scedit (void)
       memset ((guint8 *) m->data + y * 64 + 20, 255, 24);
     g_assert_true (sc_image_save_png (m, mask, NULL, NULL, 0, &error));
   }
-  r = run ("generate", "-m", model, "--vocab", v, "-p", "a cat", "--steps", "3", "--init", base, "--mask", mask,
+  r = sc_test_run_scedit ("generate", "-m", model, "--vocab", v, "-p", "a cat", "--steps", "3", "--init", base, "--mask", mask,
            "--control", csc, "--cond", "inpaint:0.5", "-o", inpainted, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.err, "SCEdit: inpaint 0.5"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
 
   /* mistakes: clear errors, exit status 1 */
   r = GEN (zero, "--control", csc);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "--cond"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autofree char *bad_kind = g_strdup_printf ("pose=%s", picture);
   r = GEN (zero, "--control", csc, "--cond", bad_kind);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "Unknown condition"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
   r = GEN (zero, "--tuner", sc2);
   g_assert_cmpint (r.status, ==, 1);
   g_test_message ("%s", r.err);
-  run_clear (&r);
+  sc_test_run_clear (&r);
 #undef GEN
 }
 
 static void
 test_bench (void)
 {
-  Run r = run ("bench", "unet", "--arch", "tiny-sd1", "--res", "64", "--batch", "2", "--threads", "1", "--iters", "1",
+  ScTestRun r = sc_test_run_scedit ("bench", "unet", "--arch", "tiny-sd1", "--res", "64", "--batch", "2", "--threads", "1", "--iters", "1",
                NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_auto (GStrv) lines = g_strsplit (g_strstrip (r.out), "\n", -1);
   const char *last = lines[g_strv_length (lines) - 1];
   g_assert_true (g_regex_match_simple ("^unet tiny-sd1 64px batch 2 threads 1: median [0-9.]+ ms over 1 iterations, "
                                        "peak RSS [0-9.]+ MiB$", last, 0, 0));
-  run_clear (&r);
-  r = run ("bench", "unet", "--arch", "tiny-sd1", "--res", "63", NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("bench", "unet", "--arch", "tiny-sd1", "--res", "63", NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
+  sc_test_run_clear (&r);
 }
 
 int

@@ -1,6 +1,7 @@
 /* Condition extraction against the Python annotators: canny and the colour map against OpenCV, the
  * hint resize against Pillow (fixtures from tests/reference/gen_cond.py), depth normalisation,
  * sketches, masks, odd sizes, and `scedit cond` through the real binary. */
+#include "test-cli-run.h"
 #include "cond/canny.h"
 #include "cond/color_map.h"
 #include "cond/depth.h"
@@ -530,39 +531,6 @@ test_odd_sizes (void)
 
 /* ---- CLI ---- */
 
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static Run
-run (const char *first, ...)
-{
-  GPtrArray *argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) g_getenv ("SC_SCEDIT"));
-  va_list ap;
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  Run r = { 0 };
-  g_autoptr (GError) error = NULL;
-  int wait_status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                               &wait_status, &error));
-  g_assert_no_error (error);
-  r.status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_ptr_array_unref (argv);
-  return r;
-}
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
 
 static void
 test_cli (void)
@@ -574,42 +542,42 @@ test_cli (void)
     }
   g_autofree char *photo = fixture_path ("cond-photo.png");
   g_autofree char *out = g_build_filename (tmpdir, "canny.png", NULL);
-  Run r = run ("cond", "canny", photo, "-o", out, NULL);
+  ScTestRun r = sc_test_run_scedit ("cond", "canny", photo, "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autoptr (GError) error = NULL;
   g_autoptr (ScImage) got = sc_image_load (out, &error);
   g_assert_no_error (error);
   g_autoptr (ScImage) expect = load_fixture ("cond-photo-canny-100-200.png");
   g_assert_cmpuint (count_equal_grey (got, expect), >=, (size_t) (0.999 * 96 * 80));
 
-  r = run ("cond", "canny", photo, "--low", "50", "--high", "120", "-o", out, NULL);
+  r = sc_test_run_scedit ("cond", "canny", photo, "--low", "50", "--high", "120", "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autoptr (ScImage) got2 = sc_image_load (out, &error);
   g_autoptr (ScImage) expect2 = load_fixture ("cond-photo-canny-50-120.png");
   g_assert_cmpuint (count_equal_grey (got2, expect2), >=, (size_t) (0.999 * 96 * 80));
 
   g_autofree char *color = g_build_filename (tmpdir, "color.png", NULL);
-  r = run ("cond", "color", photo, "--cell", "16", "-o", color, NULL);
+  r = sc_test_run_scedit ("cond", "color", photo, "--cell", "16", "-o", color, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autoptr (ScImage) gc = sc_image_load (color, &error);
   g_assert_cmpint (gc->width, ==, 96);
 
   /* -W/-H: resize + crop first. */
-  r = run ("cond", "color", photo, "-W", "72", "-H", "40", "-o", color, NULL);
+  r = sc_test_run_scedit ("cond", "color", photo, "-W", "72", "-H", "40", "-o", color, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autoptr (ScImage) gfit = sc_image_load (color, &error);
   g_assert_cmpint (gfit->width, ==, 72);
   g_assert_cmpint (gfit->height, ==, 40);
 
   g_autofree char *depth_in = fixture_path ("cond-depth16.png");
   g_autofree char *depth = g_build_filename (tmpdir, "depth.png", NULL);
-  r = run ("cond", "depth", depth_in, "-o", depth, NULL);
+  r = sc_test_run_scedit ("cond", "depth", depth_in, "-o", depth, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autoptr (ScImage) gd = sc_image_load (depth, &error);
   g_autoptr (ScImage) ed = load_fixture ("cond-depth16-expected.png");
   g_assert_cmpuint (count_equal_grey (gd, ed), ==, 64 * 48);
@@ -621,9 +589,9 @@ test_cli (void)
   g_autofree char *mask = g_build_filename (tmpdir, "mask.png", NULL);
   g_assert_true (sc_image_save_png (mimg, mask, NULL, NULL, 0, &error));
   g_autofree char *inp = g_build_filename (tmpdir, "inpaint.png", NULL);
-  r = run ("cond", "inpaint", photo, "--mask", mask, "--grow", "2", "-o", inp, NULL);
+  r = sc_test_run_scedit ("cond", "inpaint", photo, "--mask", mask, "--grow", "2", "-o", inp, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autoptr (ScImage) gi = sc_image_load (inp, &error);
   g_autoptr (ScImage) src = load_fixture ("cond-photo.png");
   for (int y = 0; y < 80; y++)
@@ -634,13 +602,13 @@ test_cli (void)
         for (int c = 0; c < 3; c++)
           g_assert_cmpint (px (gi, x, y, c), ==, masked ? 0 : px (src, x, y, c));
       }
-  r = run ("cond", "inpaint", photo, "-o", inp, NULL); /* no mask */
+  r = sc_test_run_scedit ("cond", "inpaint", photo, "-o", inp, NULL); /* no mask */
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autofree char *sketch = g_build_filename (tmpdir, "sketch.png", NULL);
-  r = run ("cond", "sketch", mask, "-W", "48", "-H", "40", "-o", sketch, NULL);
+  r = sc_test_run_scedit ("cond", "sketch", mask, "-W", "48", "-H", "40", "-o", sketch, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autoptr (ScImage) gs = sc_image_load (sketch, &error);
   g_assert_cmpint (gs->width, ==, 48);
   g_assert_cmpint (px (gs, 12, 17, 0), ==, 255); /* light square on black: kept, halved */
@@ -650,25 +618,25 @@ test_cli (void)
   g_autofree char *broken = g_build_filename (tmpdir, "broken.png", NULL);
   g_assert_true (g_file_set_contents (broken, "\x89PNG\r\n\x1a\nnot really", 18, NULL));
   g_autofree char *none = g_build_filename (tmpdir, "none.png", NULL);
-  r = run ("cond", "canny", broken, "-o", none, NULL);
+  r = sc_test_run_scedit ("cond", "canny", broken, "-o", none, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "scedit: error:"));
   g_assert_false (g_file_test (none, G_FILE_TEST_EXISTS));
-  run_clear (&r);
+  sc_test_run_clear (&r);
   /* Usage errors: exit 2. */
-  r = run ("cond", "blur", photo, "-o", none, NULL);
+  r = sc_test_run_scedit ("cond", "blur", photo, "-o", none, NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
-  r = run ("cond", "canny", photo, NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("cond", "canny", photo, NULL);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_nonnull (strstr (r.err, "-o"));
-  run_clear (&r);
-  r = run ("cond", "depth", photo, "--low", "3", "-o", none, NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("cond", "depth", photo, "--low", "3", "-o", none, NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
-  r = run ("cond", "canny", photo, "-W", "64", "-o", none, NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("cond", "canny", photo, "-W", "64", "-o", none, NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
+  sc_test_run_clear (&r);
 }
 
 int

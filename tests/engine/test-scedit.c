@@ -12,6 +12,7 @@
 #include "scedit/control_input.h"
 #include "scedit/tuner_io.h"
 #include "scedit/tuner_set.h"
+#include "test-cli-run.h"
 #include "test-util.h"
 
 #include <glib/gstdio.h>
@@ -693,52 +694,6 @@ test_bad_files (void)
 
 /* ---- parameter counts and the CLI ----------------------------------------------------------------- */
 
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-/* argv: the arguments after "scedit", NULL-terminated. */
-static Run
-cli_argv (const char *const *args)
-{
-  GPtrArray *argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (char *) scedit);
-  for (; *args; args++)
-    g_ptr_array_add (argv, (char *) *args);
-  g_ptr_array_add (argv, NULL);
-  Run r = { 0 };
-  int wait_status;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                               &wait_status, &error));
-  g_assert_no_error (error);
-  r.status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_ptr_array_unref (argv);
-  return r;
-}
-
-static Run
-cli (const char *first, ...)
-{
-  GPtrArray *args = g_ptr_array_new ();
-  va_list ap;
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (args, (char *) a);
-  va_end (ap);
-  g_ptr_array_add (args, NULL);
-  Run r = cli_argv ((const char *const *) args->pdata);
-  g_ptr_array_unref (args);
-  return r;
-}
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
 
 static void
 test_param_counts (void)
@@ -766,22 +721,22 @@ test_param_counts (void)
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *p = tmp_path ("cli-tuner.safetensors");
-      Run r = cli ("make-tuner", "--kind", cases[i].kind, "--arch", cases[i].arch, "--ratio", cases[i].ratio,
+      ScTestRun r = sc_test_run_scedit ("make-tuner", "--kind", cases[i].kind, "--arch", cases[i].arch, "--ratio", cases[i].ratio,
                    "--kernel", cases[i].kernel, "-o", p, NULL);
       g_assert_cmpint (r.status, ==, 0);
-      run_clear (&r);
-      r = cli ("info", p, NULL);
+      sc_test_run_clear (&r);
+      r = sc_test_run_scedit ("info", p, NULL);
       g_assert_cmpint (r.status, ==, 0);
       g_test_message ("%s", r.out);
       g_assert_nonnull (strstr (r.out, cases[i].want));
       g_assert_nonnull (strstr (r.out, g_str_equal (cases[i].kind, "sc") ? "kind: sc-tuner\n" : "kind: csc-tuner\n"));
       g_assert_nonnull (strstr (r.out, "arch: "));
-      run_clear (&r);
+      sc_test_run_clear (&r);
       g_remove (p);
     }
-  Run r = cli ("make-tuner", "--kind", "xx", "--arch", "sd15", "-o", "x", NULL);
+  ScTestRun r = sc_test_run_scedit ("make-tuner", "--kind", "xx", "--arch", "sd15", "-o", "x", NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
+  sc_test_run_clear (&r);
 }
 
 /* eval unet with --tuner/--control reproduces the fixture's "full" case. */
@@ -792,9 +747,9 @@ test_cli_eval (void)
   fixture_init (&f, "tiny-sd1");
   g_autofree char *model = tmp_path ("model.safetensors");
   const char *seed = sc_safetensors_metadata (f.st, "model_seed");
-  Run r = cli ("make-model", "--arch", "tiny-sd1", "--seed", seed, "-o", model, NULL);
+  ScTestRun r = sc_test_run_scedit ("make-model", "--arch", "tiny-sd1", "--seed", seed, "-o", model, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   g_autofree char *ta = tmp_path ("A.safetensors");
   g_autofree char *tc1 = tmp_path ("C1.safetensors");
   g_autofree char *tc2 = tmp_path ("C2.safetensors");
@@ -816,10 +771,10 @@ test_cli_eval (void)
       for (const char *const *a = argsets[k]; *a; a++)
         g_ptr_array_add (args, (char *) *a);
       g_ptr_array_add (args, NULL);
-      Run m = cli_argv ((const char *const *) args->pdata);
+      ScTestRun m = sc_test_run_scedit_argv ((const char *const *) args->pdata);
       g_ptr_array_unref (args);
       g_assert_cmpint (m.status, ==, 0);
-      run_clear (&m);
+      sc_test_run_clear (&m);
     }
   /* Inputs as PyTorch has them (NCHW), hints in [0, 1]. */
   g_autofree char *in = tmp_path ("in.safetensors");
@@ -843,13 +798,13 @@ test_cli_eval (void)
   sc_safetensors_writer_free (w);
   g_autofree char *out = tmp_path ("out.safetensors");
   g_autofree char *tuner_arg = g_strdup_printf ("%s:0.7", ta);
-  r = cli ("eval", "unet", "-m", model, "--in", in, "-o", out, "--tuner", tuner_arg, "--control", tc1, "--hint", "hint1",
+  r = sc_test_run_scedit ("eval", "unet", "-m", model, "--in", in, "-o", out, "--tuner", tuner_arg, "--control", tc1, "--hint", "hint1",
            "--cond-weight", "0.8", "--control", tc2, "--hint", "hint2", "--cond-weight", "0.5", "--control-scale",
            "0.9", NULL);
   if (r.status != 0)
     g_printerr ("%s", r.err);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sc_test_run_clear (&r);
   ScSafetensors *st = sc_safetensors_open (out, &error);
   g_assert_no_error (error);
   g_autofree float *got = fixture_get (st, "out", NULL);
@@ -861,12 +816,12 @@ test_cli_eval (void)
 
   /* A tuner for another architecture fails cleanly. */
   g_autofree char *sd15 = tmp_path ("sd15-r01.safetensors");
-  r = cli ("make-tuner", "--kind", "sc", "--arch", "sd15", "--ratio", "0.1", "-o", sd15, NULL);
-  run_clear (&r);
-  r = cli ("eval", "unet", "-m", model, "--in", in, "-o", out, "--tuner", sd15, NULL);
+  r = sc_test_run_scedit ("make-tuner", "--kind", "sc", "--arch", "sd15", "--ratio", "0.1", "-o", sd15, NULL);
+  sc_test_run_clear (&r);
+  r = sc_test_run_scedit ("eval", "unet", "-m", model, "--in", in, "-o", out, "--tuner", sd15, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "lsc_identity.0.tuner_op.ln1.weight"));
-  run_clear (&r);
+  sc_test_run_clear (&r);
   fixture_clear (&f);
 }
 
