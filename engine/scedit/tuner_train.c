@@ -67,12 +67,6 @@ sc_skip_mlp_backward (const ScBackend *be, const ScSkipMlp *mlp, const float *x,
 
 /* ---- gradient buffers ------------------------------------------------------------------------------- */
 
-static void
-zero_floats (const ScBackend *be, float *p, int64_t n)
-{
-  be->zero (p, (size_t) n);
-}
-
 gboolean
 sc_skip_mlp_grad_init (ScSkipMlpGrad *g, const ScBackend *be, const ScSkipMlp *mlp, GError **error)
 {
@@ -98,10 +92,10 @@ sc_skip_mlp_grad_init (ScSkipMlpGrad *g, const ScBackend *be, const ScSkipMlp *m
 void
 sc_skip_mlp_grad_zero (const ScBackend *be, ScSkipMlpGrad *g)
 {
-  zero_floats (be, g->ln1_w, g->l * g->c);
-  zero_floats (be, g->ln1_b, g->l);
-  zero_floats (be, g->ln2_w, g->c * g->l);
-  zero_floats (be, g->ln2_b, g->c);
+  be->zero (g->ln1_w, (size_t) (g->l * g->c));
+  be->zero (g->ln1_b, (size_t) g->l);
+  be->zero (g->ln2_w, (size_t) (g->c * g->l));
+  be->zero (g->ln2_b, (size_t) g->c);
 }
 
 void
