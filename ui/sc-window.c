@@ -10,6 +10,7 @@
 #include "sc-document-png.h"
 #include "sc-live-controller.h"
 #include "sc-model-manager.h"
+#include "sc-train-page.h"
 
 #include <glib/gi18n.h>
 
@@ -28,6 +29,7 @@ struct _ScWindow {
   GtkProgressBar *progress_bar;
   ScHistoryStrip *history;
   ScCreatePanel *panel;
+  ScTrainPage *train_page;
   GtkToggleButton *live_button;
   GtkWidget *live_status;
   GtkSpinner *live_spinner;
@@ -95,7 +97,7 @@ show_item (ScWindow *self, ScHistoryItem *item)
   update_actions (self);
 }
 
-/* The view switcher appears only once the stack has more than one page (only Create for now). */
+/* The view switcher appears only once the stack has more than one page (Create and Train). */
 static void
 update_switcher (ScWindow *self)
 {
@@ -120,6 +122,7 @@ on_model_loaded (gpointer user, guint64 id, const char *path, const char *descri
       g_autofree char *name = g_path_get_basename (path);
       adw_view_switcher_title_set_subtitle (self->switcher_title, name);
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->switcher_title), description);
+      sc_train_page_set_model_path (self->train_page, path);
     }
   gtk_spinner_stop (self->loading_spinner);
   gtk_stack_set_visible_child_name (self->main_stack, "ready");
@@ -864,6 +867,7 @@ sc_window_class_init (ScWindowClass *klass)
   g_type_ensure (SC_TYPE_CANVAS);
   g_type_ensure (SC_TYPE_HISTORY_STRIP);
   g_type_ensure (SC_TYPE_CREATE_PANEL);
+  g_type_ensure (SC_TYPE_TRAIN_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/scedit/Studio/ui/window.ui");
   gtk_widget_class_bind_template_child (widget_class, ScWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, switcher_title);
@@ -876,6 +880,7 @@ sc_window_class_init (ScWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ScWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, history);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, panel);
+  gtk_widget_class_bind_template_child (widget_class, ScWindow, train_page);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, live_button);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, live_status);
   gtk_widget_class_bind_template_child (widget_class, ScWindow, live_spinner);
@@ -912,6 +917,15 @@ sc_window_class_init (ScWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+}
+
+/* A trained style goes straight onto the Create page, at full strength. */
+static void
+on_style_trained (ScTrainPage *page, const char *path, const char *name, ScWindow *self)
+{
+  sc_document_add_style (self->document, path);
+  g_autofree char *msg = g_strdup_printf (_("Style “%s” trained — added to Create"), name);
+  sc_window_toast (self, msg);
 }
 
 /* Live renders need a model: the toggle is off and greyed out on the empty page (while a model loads it
@@ -969,6 +983,8 @@ sc_window_init (ScWindow *self)
     }
   else
     g_warning ("GSettings schema %s is not installed; preferences are off", SC_APP_ID);
+  sc_train_page_set_settings (self->train_page, self->settings);
+  g_signal_connect (self->train_page, "style-trained", G_CALLBACK (on_style_trained), self);
   GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
@@ -986,6 +1002,13 @@ ScWindow *
 sc_window_new (GtkApplication *application)
 {
   return g_object_new (SC_TYPE_WINDOW, "application", application, NULL);
+}
+
+ScTrainPage *
+sc_window_get_train_page (ScWindow *self)
+{
+  g_return_val_if_fail (SC_IS_WINDOW (self), NULL);
+  return self->train_page;
 }
 
 ScDocument *

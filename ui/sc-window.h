@@ -8,6 +8,7 @@
 #include "sc-document.h"
 #include "sc-history-strip.h"
 #include "sc-live-controller.h"
+#include "sc-train-page.h"
 
 G_BEGIN_DECLS
 
@@ -30,6 +31,7 @@ void sc_window_toast (ScWindow *self, const char *message);
 ScDocument *sc_window_get_document (ScWindow *self);
 ScCanvas *sc_window_get_canvas (ScWindow *self);
 ScHistoryStrip *sc_window_get_history (ScWindow *self);
+ScTrainPage *sc_window_get_train_page (ScWindow *self);
 const char *sc_window_get_page (ScWindow *self); /* "empty", "loading" or "ready" */
 gboolean sc_window_get_busy (ScWindow *self);   /* a render in flight */
 ScLiveController *sc_window_get_live_controller (ScWindow *self);

@@ -4,6 +4,7 @@
  * picture with its mask, and Preferences. The tiny model paints noise; the screenshots show the app. */
 #include "sc-application.h"
 #include "sc-conditions-panel.h"
+#include "sc-train-page.h"
 #include "sc-window.h"
 #include "ui-util.h"
 
@@ -208,6 +209,13 @@ on_activate (GApplication *app, gpointer user)
   sc_document_paint (doc, &brush, stroke, 3);
   render (win);
   shoot (w, "04-inpaint.png");
+
+  /* the Train page, as it opens */
+  GtkWidget *train = GTK_WIDGET (sc_window_get_train_page (win));
+  AdwViewStack *pages = ADW_VIEW_STACK (gtk_widget_get_ancestor (train, ADW_TYPE_VIEW_STACK));
+  adw_view_stack_set_visible_child_name (pages, "train");
+  shoot (w, "06-train.png");
+  adw_view_stack_set_visible_child_name (pages, "create");
 
   g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
   sc_test_spin_for (300);
