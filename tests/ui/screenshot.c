@@ -1,5 +1,5 @@
 /* Screenshots of the real application, for the AppStream metainfo and for people to look at
- * (tests/ui/screenshot.sh [BUILD_DIR] OUTDIR), in a 1200×800 window with the tiny model: the empty state,
+ * (tests/ui/screenshot.sh [BUILD_DIR] OUTDIR), in a 1280×800 window with the tiny model: the empty state,
  * the Create page with an edge condition and its render, Live mode while it renders, an inpainted
  * picture with its mask, and Preferences. The tiny model paints noise; the screenshots show the app. */
 #include "sc-application.h"
@@ -12,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#define WIDTH 1200
+#define WIDTH 1280
 #define HEIGHT 800
 
 static const char *outdir;

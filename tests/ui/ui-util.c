@@ -46,7 +46,8 @@ ScWindow *
 sc_test_new_window (void)
 {
   ScWindow *win = sc_window_new (NULL);
-  gtk_window_set_default_size (GTK_WINDOW (win), 900, 640);
+  /* the window's own default size (window.ui): the layout people get */
+  gtk_window_set_default_size (GTK_WINDOW (win), 1280, 720);
   gtk_window_present (GTK_WINDOW (win));
   return win;
 }

@@ -20,7 +20,7 @@ void sc_test_teardown (char **tmpdir, char **model_path);
 /* Whether there is a model at model_path; if not, marks the test skipped (the tiny model needs
  * SC_SHARED_DIR). */
 gboolean sc_test_have_model (const char *model_path);
-/* A main window at the size the tests lay out for (900×640), presented but not yet drawn. */
+/* A main window at its default size (1280×720), presented but not yet drawn. */
 ScWindow *sc_test_new_window (void);
 /* A main window with model_path loaded, its Create page showing (asserted within 30 s); NULL, the test
  * marked skipped, when there is no model. */
