@@ -25,7 +25,7 @@ typedef struct {
   ScPreviewMode preview;    /* what the requests ask for: previews are checked against it */
   gboolean keep_previews;   /* copy each preview into last_preview */
   ScImage *last_preview;
-  int preview_width;        /* the image width of the requests when not 64 */
+  int image_width;        /* the image width of the requests when not 64 */
 } Seen;
 
 static void
@@ -47,7 +47,7 @@ on_progress (gpointer user, guint64 id, int step, int n_steps, const ScImage *pr
   else
     {
       /* 64×64 requests (unless told): latent size 8 for FAST, the image's size for FULL */
-      int width = s->preview_width ? s->preview_width : 64;
+      int width = s->image_width ? s->image_width : 64;
       g_assert_nonnull (preview);
       g_assert_cmpint (preview->width, ==, s->preview == SC_PREVIEW_FULL ? width : width / 8);
       g_assert_cmpint (preview->height, ==, s->preview == SC_PREVIEW_FULL ? 64 : 8);
@@ -76,7 +76,7 @@ on_done (gpointer user, guint64 id, ScResult *result, const GError *error)
     {
       g_assert_null (error);
       g_assert_cmpuint (result->id, ==, id);
-      g_assert_cmpint (result->image->width, ==, s->preview_width ? s->preview_width : 64);
+      g_assert_cmpint (result->image->width, ==, s->image_width ? s->image_width : 64);
       g_assert_nonnull (strstr (result->parameters, "Seed: "));
       s->results++;
       s->last_result_id = id;
@@ -486,7 +486,7 @@ test_outpaint_condition (void)
 {
   if (!need_model ())
     return;
-  Seen s = { .owner = g_thread_self (), .keep_images = TRUE, .preview_width = 88 };
+  Seen s = { .owner = g_thread_self (), .keep_images = TRUE, .image_width = 88 };
   ScEngine *e = sc_engine_new (NULL, &callbacks, &s);
   ScRequest r;
   small_request (&r);
